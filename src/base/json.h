@@ -1,0 +1,37 @@
+/*
+ * json.h — helpers over jansson for JSON text crossing the APIs.
+ *
+ * Owns: checking untrusted JSON text against limits (size, nesting depth),
+ * and small conveniences for turning values to text and back.
+ * Threading: thread-safe (no state).
+ */
+#ifndef DT_BASE_JSON_H
+#define DT_BASE_JSON_H
+
+#include "durata.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define DT_JSON_MAX_DEPTH 64
+
+/* 0 when text is one valid JSON value (any type, "null" included) of at
+ * most max_bytes (0 = no limit) and nesting at most DT_JSON_MAX_DEPTH;
+ * DURATA_ETOOBIG or DURATA_EJSON otherwise. NULL text is valid (no value). */
+DURATA_MUST_CHECK int dt_json_check(const char *text, size_t max_bytes);
+
+/* Compact text of v (malloc'd; NULL on OOM). Accepts any value type. */
+char *dt_json_text(const json_t *v);
+
+/* Parses text as any JSON value (decoding flag JSON_DECODE_ANY); NULL when
+ * text is NULL or invalid. */
+json_t *dt_json_parse(const char *text);
+
+/* A JSON string literal for s, e.g. "\"hi\"" (malloc'd; NULL on OOM). */
+char *dt_json_quote(const char *s);
+
+/* strdup that accepts NULL (returns NULL) — for optional fields. A NULL
+ * result for a non-NULL s means out of memory. */
+char *dt_strdup_opt(const char *s);
+
+#endif
