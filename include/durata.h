@@ -36,21 +36,21 @@ extern "C" {
 /* ---------------------------------------------------------------- errors */
 
 /* X(name, value, message): the one list of error codes. */
-#define DURATA_ERRORS(X)                                                                          \
-    X(EINVAL, -1, "invalid argument")                                                             \
-    X(ENOMEM, -2, "out of memory")                                                                \
-    X(ENOTFOUND, -3, "not found")                                                                 \
-    X(ECONFLICT, -4, "conflicts with the instance's state")                                      \
-    X(ETOOBIG, -5, "value too large")                                                             \
-    X(EJSON, -6, "invalid JSON")                                                                  \
-    X(ESTORE, -7, "store failure")                                                                \
-    X(EBUSY, -8, "store busy or locked")                                                          \
-    X(ECORRUPT, -9, "stored data is corrupt or from an unknown schema version")                  \
-    X(EUNKNOWN, -10, "unknown orchestrator or activity name")                                     \
-    X(ETIMEDOUT, -11, "timed out")                                                                \
-    X(ESTOPPED, -12, "hub is stopped")                                                            \
-    X(EGONE, -13, "instance is in a terminal state")                                              \
-    X(EOVERLOAD, -14, "overloaded, try again later")                                              \
+#define DURATA_ERRORS(X)                                                                           \
+    X(EINVAL, -1, "invalid argument")                                                              \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(ENOTFOUND, -3, "not found")                                                                  \
+    X(ECONFLICT, -4, "conflicts with the instance's state")                                        \
+    X(ETOOBIG, -5, "value too large")                                                              \
+    X(EJSON, -6, "invalid JSON")                                                                   \
+    X(ESTORE, -7, "store failure")                                                                 \
+    X(EBUSY, -8, "store busy or locked")                                                           \
+    X(ECORRUPT, -9, "stored data is corrupt or from an unknown schema version")                    \
+    X(EUNKNOWN, -10, "unknown orchestrator or activity name")                                      \
+    X(ETIMEDOUT, -11, "timed out")                                                                 \
+    X(ESTOPPED, -12, "hub is stopped")                                                             \
+    X(EGONE, -13, "instance is in a terminal state")                                               \
+    X(EOVERLOAD, -14, "overloaded, try again later")                                               \
     X(ESYS, -15, "system call failed")
 
 enum durata_error {
@@ -86,9 +86,9 @@ bool durata_status_is_terminal(enum durata_status s);
 
 /* Failure details, mirroring the protocol's TaskFailureDetails. */
 struct durata_failure {
-    char *error_type;   /* e.g. "ValueError", "TimeoutError" */
+    char *error_type; /* e.g. "ValueError", "TimeoutError" */
     char *message;
-    char *details;      /* free text (stack, stderr tail), may be NULL */
+    char *details; /* free text (stack, stderr tail), may be NULL */
     bool non_retriable;
 };
 
@@ -98,18 +98,18 @@ void durata_failure_free(struct durata_failure *f);
 struct durata_instance {
     char *id;
     char *name;
-    char *version;        /* may be NULL */
+    char *version; /* may be NULL */
     char *execution_id;
     enum durata_status status;
-    char *input;          /* JSON text or NULL */
-    char *output;         /* JSON text or NULL; the reason for Terminated */
-    char *custom_status;  /* JSON text or NULL */
+    char *input;                    /* JSON text or NULL */
+    char *output;                   /* JSON text or NULL; the reason for Terminated */
+    char *custom_status;            /* JSON text or NULL */
     struct durata_failure *failure; /* set when Failed */
     int64_t created_ms;
     int64_t updated_ms;
-    int64_t completed_ms;        /* 0 while not terminal */
-    int64_t scheduled_start_ms;  /* 0 when started at once */
-    char *parent_id;             /* sub-orchestrations: the parent's id */
+    int64_t completed_ms;       /* 0 while not terminal */
+    int64_t scheduled_start_ms; /* 0 when started at once */
+    char *parent_id;            /* sub-orchestrations: the parent's id */
 };
 
 void durata_instance_free(struct durata_instance *inst);
@@ -149,16 +149,17 @@ struct durata_hub;
 typedef int64_t (*durata_clock_fn)(void *arg);
 
 struct durata_hub_options {
-    const char *store_path;        /* SQLite file; NULL = "./durata.db" */
-    int64_t activity_lease_ms;     /* 0 = 30000 */
-    int max_deliveries;            /* activity redeliveries before poison; 0 = 10 */
-    int orchestration_threads;     /* 0 = 2 */
-    int activity_threads;          /* 0 = 8 */
-    size_t max_payload_bytes;      /* input/output/event JSON; 0 = 1 MiB */
-    size_t max_custom_status_bytes;/* 0 = 16 KiB */
-    size_t max_id_bytes;           /* instance id length; 0 = 256 */
-    int64_t sweep_interval_ms;     /* expired-lease sweep; 0 = 1000 */
-    durata_clock_fn clock;         /* NULL = the system clock */
+    const char *store_path;         /* SQLite file; NULL = "./durata.db" */
+    int64_t activity_lease_ms;      /* 0 = 30000 */
+    int64_t orchestration_lock_ms;  /* how long a step may hold an instance; 0 = 10000 */
+    int max_deliveries;             /* activity redeliveries before poison; 0 = 10 */
+    int orchestration_threads;      /* 0 = 2 */
+    int activity_threads;           /* 0 = 8 */
+    size_t max_payload_bytes;       /* input/output/event JSON; 0 = 1 MiB */
+    size_t max_custom_status_bytes; /* 0 = 16 KiB */
+    size_t max_id_bytes;            /* instance id length; 0 = 256 */
+    int64_t sweep_interval_ms;      /* expired-lease sweep; 0 = 1000 */
+    durata_clock_fn clock;          /* NULL = the system clock */
     void *clock_arg;
 };
 
@@ -183,8 +184,8 @@ DURATA_MUST_CHECK int durata_hub_run_pending(struct durata_hub *hub, int max_ite
 
 /* ----------------------------------------------------- orchestrator runtime */
 
-struct durata_orch;  /* the context of one replay; owned by the runtime */
-struct durata_task;  /* a durable task of one replay; owned by the context */
+struct durata_orch; /* the context of one replay; owned by the runtime */
+struct durata_task; /* a durable task of one replay; owned by the context */
 
 /* What an orchestrator function returns. */
 enum durata_orch_result {
@@ -217,7 +218,7 @@ DURATA_MUST_CHECK int durata_register_orchestrator(struct durata_hub *hub, const
 const char *durata_orch_input(struct durata_orch *o);
 const char *durata_orch_instance_id(struct durata_orch *o);
 const char *durata_orch_name(struct durata_orch *o);
-int64_t durata_orch_now(struct durata_orch *o);       /* deterministic clock */
+int64_t durata_orch_now(struct durata_orch *o); /* deterministic clock */
 bool durata_orch_is_replaying(struct durata_orch *o);
 /* A deterministic UUID (name-based, v5) written into out (37 bytes). */
 void durata_orch_new_uuid(struct durata_orch *o, char out[37]);
@@ -225,8 +226,7 @@ void durata_orch_new_uuid(struct durata_orch *o, char out[37]);
 /* Scheduling calls. Each returns a task owned by the context (never NULL:
  * on a bad argument the task is already failed with the reason). `retry`
  * may be NULL. `input` is JSON text or NULL. */
-struct durata_task *durata_call_activity(struct durata_orch *o, const char *name,
-                                         const char *input,
+struct durata_task *durata_call_activity(struct durata_orch *o, const char *name, const char *input,
                                          const struct durata_retry_policy *retry);
 struct durata_task *durata_call_sub_orchestrator(struct durata_orch *o, const char *name,
                                                  const char *instance_id /* NULL = derived */,
@@ -296,11 +296,11 @@ void durata_activity_fail(struct durata_activity *a, const char *error_type, con
 /* --------------------------------------------------------------- client */
 
 struct durata_start_options {
-    const char *name;               /* orchestrator name, required */
-    const char *instance_id;        /* NULL = a generated 32-hex id */
-    const char *input;              /* JSON text or NULL */
-    const char *version;            /* stored, may be NULL */
-    int64_t scheduled_start_ms;     /* 0 = now */
+    const char *name;           /* orchestrator name, required */
+    const char *instance_id;    /* NULL = a generated 32-hex id */
+    const char *input;          /* JSON text or NULL */
+    const char *version;        /* stored, may be NULL */
+    int64_t scheduled_start_ms; /* 0 = now */
 };
 
 /* Starts an instance; its id is written into id_out (at least 257 bytes).
@@ -333,11 +333,11 @@ DURATA_MUST_CHECK int durata_restart(struct durata_hub *hub, const char *instanc
 DURATA_MUST_CHECK int durata_purge(struct durata_hub *hub, const char *instance_id, int *deleted);
 
 struct durata_filter {
-    unsigned statuses;         /* bit set of (1u << status); 0 = any */
-    int64_t created_from_ms;   /* inclusive; 0 = unbounded */
-    int64_t created_to_ms;     /* exclusive; 0 = unbounded */
-    const char *name;          /* orchestrator name, NULL = any */
-    const char *id_prefix;     /* NULL = any */
+    unsigned statuses;       /* bit set of (1u << status); 0 = any */
+    int64_t created_from_ms; /* inclusive; 0 = unbounded */
+    int64_t created_to_ms;   /* exclusive; 0 = unbounded */
+    const char *name;        /* orchestrator name, NULL = any */
+    const char *id_prefix;   /* NULL = any */
 };
 
 /* Purges terminal instances matching the filter, in batches so the hub
@@ -358,7 +358,7 @@ struct durata_event {
     enum durata_event_type type;
     int32_t event_id;
     int64_t timestamp_ms;
-    char *json;   /* the whole event as a JSON object (DTFx field names) */
+    char *json; /* the whole event as a JSON object (DTFx field names) */
 };
 
 struct durata_history {
@@ -382,6 +382,23 @@ DURATA_MUST_CHECK int durata_query(struct durata_hub *hub, const struct durata_f
                                    size_t limit, const char *continuation,
                                    struct durata_page **out);
 void durata_page_free(struct durata_page *p);
+
+/* ------------------------------------------------------------ built-ins */
+
+/* Registers the built-in orchestrations and their activities:
+ *  - "AsyncJobOrchestrator": Queued -> InProgress -> Completed through
+ *    durable timers, custom status at each phase (seed 002);
+ *  - "JobMonitor" with activity "GetJobStatus": polls a job's status on a
+ *    durable timer with continue-as-new until it leaves "Processing" or an
+ *    expiry passes (seed 003).
+ * The input formats are documented in src/workers/. */
+DURATA_MUST_CHECK int durata_register_builtins(struct durata_hub *hub);
+
+/* The input of an AsyncJob, as the seed's trigger builds it:
+ * {"ThirdPartyJobId": "<new uuid>", "QueuedDuration": <s>, "InProgressDuration": <s>}
+ * with durations from ASYNC_JOB_QUEUED_DURATION_SEC and
+ * ASYNC_JOB_INPROGRESS_DURATION_SEC (defaults 20 and 30). *out is malloc'd. */
+DURATA_MUST_CHECK int durata_async_job_input(char **out);
 
 #ifdef __cplusplus
 }

@@ -102,11 +102,11 @@ void dt_event_list_release(struct dt_event_list *l);
 
 /* A message in an instance's inbox. */
 struct dt_msg {
-    int64_t id;              /* assigned by the store; 0 before insert */
-    char *instance_id;       /* the target */
-    char *execution_id;      /* NULL = any execution; else dropped when stale */
-    int64_t visible_ms;      /* not delivered before this time */
-    struct dt_event *event;  /* owned */
+    int64_t id;             /* assigned by the store; 0 before insert */
+    char *instance_id;      /* the target */
+    char *execution_id;     /* NULL = any execution; else dropped when stale */
+    int64_t visible_ms;     /* not delivered before this time */
+    struct dt_event *event; /* owned */
 };
 
 struct dt_msg *dt_msg_new_take(const char *instance_id, const char *execution_id,
@@ -124,15 +124,15 @@ void dt_msg_list_release(struct dt_msg_list *l);
 
 /* An activity task (one scheduled TaskScheduled awaiting its result). */
 struct dt_task {
-    int64_t id;              /* assigned by the store */
+    int64_t id; /* assigned by the store */
     char *instance_id;
     char *execution_id;
-    int32_t task_id;         /* the TaskScheduled event id */
+    int32_t task_id; /* the TaskScheduled event id */
     char *name;
-    char *input;             /* JSON text or NULL */
+    char *input; /* JSON text or NULL */
     int64_t visible_ms;
-    int deliveries;          /* times handed out so far, this one included */
-    char *lease_owner;       /* NULL when not leased */
+    int deliveries;    /* times handed out so far, this one included */
+    char *lease_owner; /* NULL when not leased */
     int64_t lease_until_ms;
 };
 

@@ -235,8 +235,8 @@ struct dt_store_ops {
     /* One page of instances matching f ordered by (created, id), strictly
      * after the position encoded in `after` (NULL = from the start).
      * (*out)->continuation is NULL on the last page. */
-    int (*query)(struct dt_store *s, const struct durata_filter *f, size_t limit,
-                 const char *after, struct durata_page **out);
+    int (*query)(struct dt_store *s, const struct durata_filter *f, size_t limit, const char *after,
+                 struct durata_page **out);
 
     /* The earliest time after now_ms at which something becomes claimable:
      * a message or task turning visible, a lease or lock expiring.

@@ -1,0 +1,232 @@
+/*
+ * test_json.c — JSON helpers (base/json.c): validity, size and depth
+ * limits of dt_json_check, and the text/parse/quote conveniences.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/json.h"
+
+/* depth x "[" then inner then depth x "]" (malloc'd). */
+static char *
+nested(int depth, const char *open, const char *inner, const char *close)
+{
+    size_t lo = strlen(open), li = strlen(inner), lc = strlen(close);
+    char *s = malloc((size_t)depth * (lo + lc) + li + 1);
+    char *p = s;
+
+    assert_non_null(s);
+    for (int i = 0; i < depth; i++, p += lo)
+        memcpy(p, open, lo);
+    memcpy(p, inner, li);
+    p += li;
+    for (int i = 0; i < depth; i++, p += lc)
+        memcpy(p, close, lc);
+    *p = '\0';
+    return s;
+}
+
+static void
+test_check_accepts_any_value(void **state)
+{
+    static const char *const good[] = {
+        "null",
+        "true",
+        "false",
+        "0",
+        "-1.5e3",
+        "\"s\"",
+        "\"\"",
+        "[]",
+        "{}",
+        " {\"a\":[1,2,{\"b\":null}]} ",
+        "\"caf\xc3\xa9\"",
+        "\"\\u00e9\\n\"",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (dt_json_check(good[i], 0) != 0)
+            fail_msg("rejected valid %s", good[i]);
+    }
+    assert_int_equal(dt_json_check(NULL, 0), 0);
+    assert_int_equal(dt_json_check(NULL, 1), 0);
+}
+
+static void
+test_check_rejects_invalid_text(void **state)
+{
+    static const char *const bad[] = {
+        "",    " ",     "{",  "[1,]",           "nul", "1 2",      "{\"a\":1}x",
+        "'s'", "{a:1}", "[1", "\"unterminated", "NaN", "\"\xff\"",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (dt_json_check(bad[i], 0) != DURATA_EJSON)
+            fail_msg("accepted invalid '%s'", bad[i]);
+    }
+}
+
+static void
+test_check_size_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(dt_json_check("[1,2,3]", 7), 0);
+    assert_int_equal(dt_json_check("[1,2,3]", 6), DURATA_ETOOBIG);
+    assert_int_equal(dt_json_check("[1,2,3]", 1), DURATA_ETOOBIG);
+    assert_int_equal(dt_json_check("[1,2,3]", 0), 0);
+    assert_int_equal(dt_json_check("[1,2,3]", SIZE_MAX), 0);
+    /* Size is judged before syntax. */
+    assert_int_equal(dt_json_check("{{{{{{{{", 4), DURATA_ETOOBIG);
+}
+
+static void
+test_check_depth_limit(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = nested(DT_JSON_MAX_DEPTH, "[", "1", "]");
+    assert_int_equal(dt_json_check(s, 0), 0);
+    free(s);
+    s = nested(DT_JSON_MAX_DEPTH + 1, "[", "1", "]");
+    assert_int_equal(dt_json_check(s, 0), DURATA_ETOOBIG);
+    free(s);
+    s = nested(DT_JSON_MAX_DEPTH, "{\"k\":", "{}", "}");
+    assert_int_equal(dt_json_check(s, 0), DURATA_ETOOBIG);
+    free(s);
+    s = nested(DT_JSON_MAX_DEPTH - 1, "{\"k\":", "[]", "}");
+    assert_int_equal(dt_json_check(s, 0), 0);
+    free(s);
+    /* Far past any parser's comfort: refused quickly, no crash. */
+    s = nested(100000, "[", "", "]");
+    assert_int_equal(dt_json_check(s, 0), DURATA_ETOOBIG);
+    free(s);
+    /* Depth is nesting, not the count of containers. */
+    assert_int_equal(dt_json_check("[[1],[2],[3],[[4]],{\"a\":[5]}]", 0), 0);
+}
+
+static void
+test_check_depth_ignores_brackets_in_strings(void **state)
+{
+    char *inner = nested(200, "[", "", "");
+    size_t n = strlen(inner);
+    char *s = malloc(n + 16);
+
+    (void)state;
+    assert_non_null(s);
+    snprintf(s, n + 16, "[\"%s\"]", inner);
+    assert_int_equal(dt_json_check(s, 0), 0);
+    /* An escaped quote does not end the string. */
+    snprintf(s, n + 16, "[\"\\\"%s\"]", inner);
+    assert_int_equal(dt_json_check(s, 0), 0);
+    /* An escaped backslash right before the quote does end it. */
+    snprintf(s, n + 16, "[\"\\\\\",%s", inner);
+    assert_int_equal(dt_json_check(s, 0), DURATA_ETOOBIG);
+    free(s);
+    free(inner);
+}
+
+static void
+test_parse_and_text_round_trip(void **state)
+{
+    json_t *v;
+    char *text;
+
+    (void)state;
+    v = dt_json_parse(" { \"a\" : [1, 2.5, \"x\"], \"b\" : null } ");
+    assert_non_null(v);
+    assert_true(json_is_object(v));
+    text = dt_json_text(v);
+    assert_string_equal(text, "{\"a\":[1,2.5,\"x\"],\"b\":null}");
+    free(text);
+    json_decref(v);
+    v = dt_json_parse("42");
+    assert_true(json_is_integer(v));
+    text = dt_json_text(v);
+    assert_string_equal(text, "42");
+    free(text);
+    json_decref(v);
+    v = dt_json_parse("\"hi\"");
+    assert_string_equal(json_string_value(v), "hi");
+    json_decref(v);
+    assert_null(dt_json_parse(NULL));
+    assert_null(dt_json_parse("{"));
+    assert_null(dt_json_parse(""));
+    text = dt_json_text(NULL);
+    assert_string_equal(text, "null");
+    free(text);
+}
+
+static void
+test_quote_escapes(void **state)
+{
+    char *q;
+    json_t *back;
+
+    (void)state;
+    q = dt_json_quote("hi");
+    assert_string_equal(q, "\"hi\"");
+    free(q);
+    q = dt_json_quote("a\"b\\c\n\t\x01");
+    assert_string_equal(q, "\"a\\\"b\\\\c\\n\\t\\u0001\"");
+    back = dt_json_parse(q);
+    assert_string_equal(json_string_value(back), "a\"b\\c\n\t\x01");
+    json_decref(back);
+    free(q);
+    q = dt_json_quote("");
+    assert_string_equal(q, "\"\"");
+    free(q);
+    q = dt_json_quote("caf\xc3\xa9");
+    assert_int_equal(dt_json_check(q, 0), 0);
+    free(q);
+    /* Not UTF-8: still a valid literal, the bad bytes replaced. */
+    q = dt_json_quote("a\xff\xfe");
+    assert_string_equal(q, "\"a??\"");
+    free(q);
+    q = dt_json_quote(NULL);
+    assert_string_equal(q, "null");
+    free(q);
+}
+
+static void
+test_strdup_opt(void **state)
+{
+    const char *src = "copy me";
+    char *s;
+
+    (void)state;
+    assert_null(dt_strdup_opt(NULL));
+    s = dt_strdup_opt(src);
+    assert_string_equal(s, src);
+    assert_ptr_not_equal(s, src);
+    free(s);
+    s = dt_strdup_opt("");
+    assert_string_equal(s, "");
+    free(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_check_accepts_any_value),
+        cmocka_unit_test(test_check_rejects_invalid_text),
+        cmocka_unit_test(test_check_size_limit),
+        cmocka_unit_test(test_check_depth_limit),
+        cmocka_unit_test(test_check_depth_ignores_brackets_in_strings),
+        cmocka_unit_test(test_parse_and_text_round_trip),
+        cmocka_unit_test(test_quote_escapes),
+        cmocka_unit_test(test_strdup_opt),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
