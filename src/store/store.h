@@ -147,7 +147,9 @@ struct dt_renew {
  * Claim instances: locks up to max instances that have a message visible at
  * now_ms and are not locked (or whose lock expired), setting lock owner and
  * lock_until_ms. A Suspended instance is claimed only for a visible
- * ExecutionResumed or ExecutionTerminated message. Result: ids[] (owned by
+ * ExecutionResumed or ExecutionTerminated message, a Pending one only for
+ * ExecutionStarted or a control message (terminate, suspend, resume): events
+ * raised before a scheduled start wait without waking anyone. Result: ids[] (owned by
  * the unit), oldest waiting first.
  */
 struct dt_claim_instances {

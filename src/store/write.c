@@ -1,0 +1,103 @@
+/*
+ * write.c — allocation and release of write units (struct dt_write).
+ *
+ * Owns: the rule that a unit owns everything it points to, inputs and
+ * results alike, so dt_write_free() is the one way to drop a unit whatever
+ * commit() did with it.
+ * Threading: plain values; no shared state.
+ */
+#include "store/store.h"
+
+#include <stdlib.h>
+
+struct dt_write *
+dt_write_new(enum dt_write_kind kind)
+{
+    struct dt_write *w = calloc(1, sizeof(*w));
+
+    if (w)
+        w->kind = kind;
+    return w;
+}
+
+void
+dt_create_release(struct dt_create *c)
+{
+    if (!c)
+        return;
+    durata_instance_free(c->inst);
+    dt_msg_free(c->start);
+    dt_msg_free(c->on_conflict);
+    c->inst = NULL;
+    c->start = NULL;
+    c->on_conflict = NULL;
+}
+
+static void
+step_release(struct dt_step *s)
+{
+    free(s->instance_id);
+    free(s->lock_owner);
+    dt_event_list_release(&s->append);
+    durata_instance_free(s->state);
+    free(s->consumed);
+    dt_msg_list_release(&s->outbox);
+    dt_task_list_release(&s->tasks);
+    for (size_t i = 0; s->creates && i < s->n_creates; i++)
+        dt_create_release(&s->creates[i]);
+    free(s->creates);
+}
+
+static void
+claim_instances_release(struct dt_claim_instances *c)
+{
+    free(c->owner);
+    for (size_t i = 0; c->ids && i < c->n_ids; i++)
+        free(c->ids[i]);
+    free(c->ids);
+}
+
+void
+dt_write_free(struct dt_write *w)
+{
+    if (!w)
+        return;
+    switch (w->kind) {
+    case DT_W_CREATE:
+        dt_create_release(&w->u.create);
+        break;
+    case DT_W_SEND:
+        dt_msg_free(w->u.send.msg);
+        break;
+    case DT_W_STEP:
+        step_release(&w->u.step);
+        break;
+    case DT_W_TASK_DONE:
+        dt_msg_free(w->u.task_done.result);
+        break;
+    case DT_W_TASK_RELEASE:
+        free(w->u.task_release.lease_owner);
+        break;
+    case DT_W_RENEW:
+        free(w->u.renew.ids);
+        free(w->u.renew.lost);
+        free(w->u.renew.owner);
+        break;
+    case DT_W_CLAIM_INSTANCES:
+        claim_instances_release(&w->u.claim_instances);
+        break;
+    case DT_W_CLAIM_TASKS:
+        free(w->u.claim_tasks.owner);
+        dt_task_list_release(&w->u.claim_tasks.tasks);
+        dt_task_list_release(&w->u.claim_tasks.poisoned);
+        break;
+    case DT_W_PURGE:
+        free(w->u.purge.instance_id);
+        break;
+    case DT_W_PURGE_MANY:
+        free((void *)w->u.purge_many.filter.name);
+        free((void *)w->u.purge_many.filter.id_prefix);
+        break;
+    }
+    free(w);
+}

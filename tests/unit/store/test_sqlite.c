@@ -1,0 +1,306 @@
+/*
+ * test_sqlite.c — the store contract suite (support_contract_*.c) run
+ * against the SQLite backend, plus what is SQLite's own: schema version
+ * checks, files that are not databases, several processes sharing one file,
+ * and reads from many threads during commits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "fixtures.h"
+
+#include "base/log.h"
+#include "store/schema.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ open rules */
+
+static void
+set_user_version(const char *path, int version)
+{
+    char sql[64];
+    sqlite3 *db;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void
+test_newer_schema_version_is_refused(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_store *s = NULL;
+
+    assert_int_equal(fx_create(fx->s, "a", "A", 1), 0);
+    dt_store_close(fx->s);
+    fx->s = NULL;
+    set_user_version(fx->target, DT_SCHEMA_VERSION + 1);
+    assert_int_equal(dt_store_open(fx->target, &s), DURATA_ECORRUPT);
+    assert_null(s);
+    set_user_version(fx->target, DT_SCHEMA_VERSION);
+    fx_reopen(fx);
+    assert_int_equal(fx_inbox_len(fx->s, "a", INT64_MAX), 1);
+}
+
+static void
+test_not_a_database_is_refused(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_store *s = NULL;
+    char path[1100];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.txt", fx->target);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not a database. ", f);
+    fclose(f);
+    assert_int_equal(dt_store_open(path, &s), DURATA_ECORRUPT);
+    assert_null(s);
+    unlink(path);
+}
+
+static void
+test_open_arguments(void **state)
+{
+    struct dt_store *s = NULL;
+
+    (void)state;
+    assert_int_equal(dt_store_open(NULL, &s), DURATA_EINVAL);
+    assert_int_equal(dt_store_open("", &s), DURATA_EINVAL);
+    assert_int_equal(dt_store_open("postgres://u@h/db", &s), DURATA_EINVAL);
+    assert_int_equal(dt_store_open("postgresql://u@h/db", &s), DURATA_EINVAL);
+    assert_null(s);
+    assert_int_equal(dt_store_open("/nonexistent-dir/x/hub.db", &s), DURATA_ESTORE);
+    assert_null(s);
+    dt_store_close(NULL);
+}
+
+static void
+test_unencodable_event_fails_its_unit_only(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_write *w[2];
+
+    assert_int_equal(fx_create(fx->s, "a", "A", 1), 0);
+    w[0] = dt_write_new(DT_W_SEND);
+    w[0]->u.send.msg = fx_msg("a", DURATA_EV_EVENT_RAISED, 1, "bad\xff\xfename");
+    w[1] = dt_write_new(DT_W_SEND);
+    w[1]->u.send.msg = fx_msg("a", DURATA_EV_EVENT_RAISED, 1, "good");
+    fx_commit(fx->s, w, 2);
+    assert_int_equal(w[0]->rc, DURATA_EINVAL);
+    assert_int_equal(w[1]->rc, 0);
+    dt_write_free(w[0]);
+    dt_write_free(w[1]);
+    assert_int_equal(fx_inbox_len(fx->s, "a", INT64_MAX), 2);
+}
+
+/* ----------------------------------------------------- two processes */
+
+#define FORK_TASKS 120
+
+/* Child: claims and completes tasks until none is left, writing each
+ * claimed row id to fd. Never returns. */
+static void
+child_claim_loop(const char *target, const char *owner, int fd)
+{
+    struct dt_store *s;
+    struct dt_write *w, *done;
+    int rc = 0;
+
+    if (dt_store_open(target, &s) < 0)
+        _exit(2);
+    for (;;) {
+        if (!(w = dt_write_new(DT_W_CLAIM_TASKS)) || !(w->u.claim_tasks.owner = strdup(owner)))
+            _exit(3);
+        w->u.claim_tasks.now_ms = 1000;
+        w->u.claim_tasks.lease_until_ms = 1000000;
+        w->u.claim_tasks.max = 3;
+        if (s->ops->commit(s, &w, 1) < 0 || w->rc < 0)
+            _exit(4);
+        if (w->u.claim_tasks.tasks.count == 0)
+            break;
+        for (size_t i = 0; i < w->u.claim_tasks.tasks.count && rc == 0; i++) {
+            int64_t id = w->u.claim_tasks.tasks.items[i]->id;
+
+            if (write(fd, &id, sizeof(id)) != sizeof(id) || !(done = dt_write_new(DT_W_TASK_DONE)))
+                _exit(5);
+            done->u.task_done.task_row_id = id;
+            rc = s->ops->commit(s, &done, 1) < 0 ? -1 : done->rc;
+            dt_write_free(done);
+        }
+        dt_write_free(w);
+        if (rc < 0)
+            _exit(6);
+    }
+    dt_write_free(w);
+    dt_store_close(s);
+    close(fd);
+    _exit(0);
+}
+
+static void
+add_fork_tasks(struct dt_store *s)
+{
+    struct dt_write *w = dt_write_new(DT_W_STEP);
+
+    w->u.step.instance_id = fx_strdup("a");
+    for (int i = 0; i < FORK_TASKS; i++)
+        assert_int_equal(
+            dt_task_list_push_take(&w->u.step.tasks, dt_task_new("a", NULL, i, "Act", NULL, 0)), 0);
+    assert_int_equal(fx_commit1(s, w), 0);
+}
+
+static void
+test_two_processes_never_claim_the_same_task(void **state)
+{
+    struct fx *fx = *state;
+    int fds[2][2], status, seen[FORK_TASKS + 1] = {0}, total = 0;
+    pid_t pid[2];
+    int64_t id;
+
+    assert_int_equal(fx_create(fx->s, "a", "A", 1), 0);
+    add_fork_tasks(fx->s);
+    dt_store_close(fx->s); /* no connection crosses the fork */
+    fx->s = NULL;
+    for (int c = 0; c < 2; c++) {
+        assert_int_equal(pipe(fds[c]), 0);
+        pid[c] = fork();
+        assert_true(pid[c] >= 0);
+        if (pid[c] == 0) {
+            close(fds[c][0]);
+            child_claim_loop(fx->target, c == 0 ? "proc-a" : "proc-b", fds[c][1]);
+        }
+        close(fds[c][1]);
+    }
+    for (int c = 0; c < 2; c++) {
+        while (read(fds[c][0], &id, sizeof(id)) == sizeof(id)) {
+            assert_true(id >= 1 && id <= FORK_TASKS);
+            seen[id]++;
+            total++;
+        }
+        close(fds[c][0]);
+        assert_int_equal(waitpid(pid[c], &status, 0), pid[c]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(total, FORK_TASKS);
+    for (int i = 1; i <= FORK_TASKS; i++)
+        assert_int_equal(seen[i], 1);
+    fx_reopen(fx);
+}
+
+/* ------------------------------------------------ readers during commits */
+
+struct reader_arg {
+    struct dt_store *s;
+    volatile int *stop;
+    int failures;
+    int reads;
+};
+
+static void *
+reader_main(void *p)
+{
+    struct reader_arg *a = p;
+    struct durata_instance *inst;
+    struct durata_page *page;
+    struct dt_event_list h;
+    int64_t due;
+    int rc;
+
+    while (!*a->stop) {
+        rc = a->s->ops->get_instance(a->s, "r-0", &inst);
+        if (rc == 0)
+            durata_instance_free(inst);
+        else if (rc != DURATA_ENOTFOUND)
+            a->failures++;
+        memset(&h, 0, sizeof(h));
+        if (a->s->ops->get_history(a->s, "r-0", &h) < 0)
+            a->failures++;
+        dt_event_list_release(&h);
+        if (a->s->ops->query(a->s, NULL, 10, NULL, &page) < 0) {
+            a->failures++;
+        } else {
+            for (size_t i = 0; i < page->count; i++)
+                durata_instance_free(page->items[i]);
+            free(page->items);
+            free(page->continuation);
+            free(page);
+        }
+        if (a->s->ops->next_due(a->s, 0, &due) < 0)
+            a->failures++;
+        a->reads++;
+    }
+    return NULL;
+}
+
+static void
+test_reads_from_many_threads_during_commits(void **state)
+{
+    struct fx *fx = *state;
+    struct reader_arg args[6];
+    pthread_t th[6];
+    volatile int stop = 0;
+    struct dt_write *w[20];
+    char id[32];
+
+    for (int i = 0; i < 6; i++) {
+        args[i] = (struct reader_arg){.s = fx->s, .stop = &stop};
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &args[i]), 0);
+    }
+    for (int batch = 0; batch < 15; batch++) {
+        for (int i = 0; i < 20; i++) {
+            snprintf(id, sizeof(id), "r-%d", batch * 20 + i);
+            w[i] = fx_create_unit(id, "R", batch);
+        }
+        fx_commit(fx->s, w, 20);
+        for (int i = 0; i < 20; i++) {
+            assert_int_equal(w[i]->rc, 0);
+            dt_write_free(w[i]);
+        }
+    }
+    stop = 1;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+        assert_true(args[i].reads > 0);
+    }
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+static const struct CMUnitTest sqlite_tests[] = {
+    T(test_newer_schema_version_is_refused),         T(test_not_a_database_is_refused),
+    cmocka_unit_test(test_open_arguments),           T(test_unencodable_event_fails_its_unit_only),
+    T(test_two_processes_never_claim_the_same_task), T(test_reads_from_many_threads_during_commits),
+};
+
+int
+main(void)
+{
+    int failed = 0;
+
+    /* The suite provokes errors on purpose; keep their log lines out. */
+    dt_log_setup(DT_LOG_OFF, NULL);
+    fx_backend = &fx_sqlite_backend;
+    failed += _cmocka_run_group_tests("store contract: writes (sqlite)", contract_write_tests,
+                                      contract_write_count, NULL, NULL);
+    failed += _cmocka_run_group_tests("store contract: claims (sqlite)", contract_claim_tests,
+                                      contract_claim_count, NULL, NULL);
+    failed += cmocka_run_group_tests_name("sqlite backend", sqlite_tests, NULL, NULL);
+    return failed;
+}
