@@ -1,0 +1,326 @@
+/*
+ * client.c — the client half of the public API: start, events, control
+ * messages, status, history, query and wait.
+ *
+ * Every request is validated here (ids, names, JSON, sizes) before it
+ * becomes a write unit; a request returns once its unit is committed, so a
+ * success is durable.
+ */
+#include "engine/hub.h"
+
+#include "base/id.h"
+#include "base/json.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int
+check_id(struct durata_hub *hub, const char *id)
+{
+    return dt_id_check(id, hub->opt.max_id_bytes, NULL);
+}
+
+static int
+check_payload(struct durata_hub *hub, const char *json)
+{
+    return dt_json_check(json, hub->opt.max_payload_bytes);
+}
+
+static struct dt_event *
+control_event(enum durata_event_type type, int64_t now, const char *input)
+{
+    struct dt_event *e = dt_event_new(type, now);
+    if (e && input && !(e->input = strdup(input))) {
+        dt_event_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Commits one Send unit carrying e (taken). */
+static int
+send_message(struct durata_hub *hub, const char *id, struct dt_event *e, unsigned allowed)
+{
+    if (!e)
+        return DURATA_ENOMEM;
+    struct dt_write *w = dt_write_new(DT_W_SEND);
+    struct dt_msg *m = dt_msg_new_take(id, NULL, e->timestamp_ms, e);
+    if (!w || !m) {
+        dt_write_free(w);
+        dt_msg_free(m);
+        return DURATA_ENOMEM;
+    }
+    w->u.send.msg = m;
+    w->u.send.allowed_statuses = allowed;
+    int rc = dt_committer_run(&hub->committer, w);
+    dt_write_free(w);
+    return rc;
+}
+
+/* Builds the Create unit of a start. */
+static int
+start_unit(struct durata_hub *hub, const struct durata_start_options *o, const char *id,
+           struct dt_write **out)
+{
+    int64_t now = dt_hub_now(hub);
+    char exec_id[DT_ID_RANDOM_SIZE];
+    int rc = dt_id_random(exec_id);
+    if (rc < 0)
+        return rc;
+    int64_t at = o->scheduled_start_ms > now ? o->scheduled_start_ms : 0;
+    struct durata_instance inst = {
+        .id = (char *)id,
+        .name = (char *)o->name,
+        .version = (char *)o->version,
+        .execution_id = exec_id,
+        .status = DURATA_PENDING,
+        .input = (char *)o->input,
+        .created_ms = now,
+        .updated_ms = now,
+        .scheduled_start_ms = at,
+    };
+    struct dt_write *w = dt_write_new(DT_W_CREATE);
+    struct dt_event *e = dt_event_new(DURATA_EV_EXECUTION_STARTED, at ? at : now);
+    if (!w || !e)
+        goto out_oom;
+    e->name = strdup(o->name);
+    e->version = dt_strdup_opt(o->version);
+    e->input = dt_strdup_opt(o->input);
+    e->instance_id = strdup(id);
+    e->execution_id = strdup(exec_id);
+    e->scheduled_start_ms = at;
+    if (!e->name || !e->instance_id || !e->execution_id || (o->version && !e->version) ||
+        (o->input && !e->input))
+        goto out_oom;
+    w->u.create.replace_terminal = true;
+    w->u.create.inst = dt_instance_clone(&inst);
+    w->u.create.start = dt_msg_new_take(id, exec_id, at ? at : now, e);
+    e = NULL;
+    if (!w->u.create.inst || !w->u.create.start)
+        goto out_oom;
+    *out = w;
+    return 0;
+out_oom:
+    dt_event_free(e);
+    dt_write_free(w);
+    return DURATA_ENOMEM;
+}
+
+int
+durata_start(struct durata_hub *hub, const struct durata_start_options *o, char *id_out,
+             size_t id_out_size)
+{
+    char gen[DT_ID_RANDOM_SIZE];
+    if (!hub || !o || !o->name || !*o->name || strlen(o->name) > 256)
+        return DURATA_EINVAL;
+    if (!dt_registry_find(&hub->orchestrators, o->name))
+        return DURATA_EUNKNOWN;
+    const char *id = o->instance_id;
+    int rc;
+    if (!id) {
+        if ((rc = dt_id_random(gen)) < 0)
+            return rc;
+        id = gen;
+    }
+    if ((rc = check_id(hub, id)) < 0 || (rc = check_payload(hub, o->input)) < 0)
+        return rc;
+    if (o->version && strlen(o->version) > 256)
+        return DURATA_EINVAL;
+    if (id_out && id_out_size <= strlen(id))
+        return DURATA_EINVAL;
+    struct dt_write *w;
+    if ((rc = start_unit(hub, o, id, &w)) < 0)
+        return rc;
+    rc = dt_committer_run(&hub->committer, w);
+    dt_write_free(w);
+    if (rc == 0 && id_out)
+        memcpy(id_out, id, strlen(id) + 1);
+    if (rc == 0)
+        dt_log(DT_LOG_DEBUG, "instance started", "instanceId", id, "name", o->name, NULL);
+    return rc;
+}
+
+int
+durata_raise_event(struct durata_hub *hub, const char *instance_id, const char *name,
+                   const char *data)
+{
+    int rc;
+    if (!hub || !name || !*name || strlen(name) > 256)
+        return DURATA_EINVAL;
+    if ((rc = check_id(hub, instance_id)) < 0 || (rc = check_payload(hub, data)) < 0)
+        return rc;
+    struct dt_event *e = control_event(DURATA_EV_EVENT_RAISED, dt_hub_now(hub), data);
+    if (e && !(e->name = strdup(name))) {
+        dt_event_free(e);
+        e = NULL;
+    }
+    return send_message(hub, instance_id, e, 0);
+}
+
+int
+durata_terminate(struct durata_hub *hub, const char *instance_id, const char *reason,
+                 bool recursive)
+{
+    int rc;
+    if (!hub)
+        return DURATA_EINVAL;
+    if ((rc = check_id(hub, instance_id)) < 0 || (rc = check_payload(hub, reason)) < 0)
+        return rc;
+    struct dt_event *e = control_event(DURATA_EV_EXECUTION_TERMINATED, dt_hub_now(hub), reason);
+    if (e)
+        e->recurse = recursive;
+    rc = send_message(hub, instance_id, e, 0);
+    if (rc == 0)
+        dt_log(DT_LOG_INFO, "termination requested", "instanceId", instance_id, "reason", reason,
+               NULL);
+    return rc;
+}
+
+int
+durata_suspend(struct durata_hub *hub, const char *instance_id, const char *reason)
+{
+    int rc;
+    if (!hub)
+        return DURATA_EINVAL;
+    if ((rc = check_id(hub, instance_id)) < 0 || (rc = check_payload(hub, reason)) < 0)
+        return rc;
+    unsigned allowed = 1u << DURATA_RUNNING | 1u << DURATA_PENDING | 1u << DURATA_CONTINUED_AS_NEW;
+    return send_message(hub, instance_id,
+                        control_event(DURATA_EV_EXECUTION_SUSPENDED, dt_hub_now(hub), reason),
+                        allowed);
+}
+
+int
+durata_resume(struct durata_hub *hub, const char *instance_id, const char *reason)
+{
+    int rc;
+    if (!hub)
+        return DURATA_EINVAL;
+    if ((rc = check_id(hub, instance_id)) < 0 || (rc = check_payload(hub, reason)) < 0)
+        return rc;
+    return send_message(hub, instance_id,
+                        control_event(DURATA_EV_EXECUTION_RESUMED, dt_hub_now(hub), reason),
+                        1u << DURATA_SUSPENDED);
+}
+
+int
+durata_get_status(struct durata_hub *hub, const char *instance_id, struct durata_instance **out)
+{
+    int rc;
+    if (!hub || !out)
+        return DURATA_EINVAL;
+    *out = NULL;
+    if ((rc = check_id(hub, instance_id)) < 0)
+        return rc;
+    return hub->store->ops->get_instance(hub->store, instance_id, out);
+}
+
+int
+durata_wait(struct durata_hub *hub, const char *instance_id, int64_t timeout_ms,
+            struct durata_instance **out)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        pthread_mutex_lock(&hub->mu);
+        uint64_t seen = hub->progress;
+        pthread_mutex_unlock(&hub->mu);
+        int rc = durata_get_status(hub, instance_id, out);
+        if (rc < 0)
+            return rc;
+        if (durata_status_is_terminal((*out)->status))
+            return 0;
+        durata_instance_free(*out);
+        *out = NULL;
+        pthread_mutex_lock(&hub->mu);
+        rc = 0;
+        while (hub->progress == seen && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&hub->progress_cv, &hub->mu, &deadline);
+        pthread_mutex_unlock(&hub->mu);
+        if (rc == ETIMEDOUT)
+            return DURATA_ETIMEDOUT;
+    }
+}
+
+int
+durata_get_history(struct durata_hub *hub, const char *instance_id, struct durata_history **out)
+{
+    int rc;
+    if (!hub || !out)
+        return DURATA_EINVAL;
+    *out = NULL;
+    if ((rc = check_id(hub, instance_id)) < 0)
+        return rc;
+    struct durata_instance *inst;
+    if ((rc = hub->store->ops->get_instance(hub->store, instance_id, &inst)) < 0)
+        return rc;
+    durata_instance_free(inst);
+    struct dt_event_list l = {0};
+    struct durata_history *h = calloc(1, sizeof(*h));
+    if (!h || (rc = hub->store->ops->get_history(hub->store, instance_id, &l)) < 0)
+        goto out_free;
+    rc = DURATA_ENOMEM;
+    h->events = calloc(l.count ? l.count : 1, sizeof(*h->events));
+    if (!h->events)
+        goto out_free;
+    for (size_t i = 0; i < l.count; i++, h->count++) {
+        const struct dt_event *e = l.items[i];
+        h->events[i] = (struct durata_event){e->type, e->event_id, e->timestamp_ms, NULL};
+        if (!(h->events[i].json = dt_event_to_json(e)))
+            goto out_free;
+    }
+    dt_event_list_release(&l);
+    *out = h;
+    return 0;
+out_free:
+    dt_event_list_release(&l);
+    durata_history_free(h);
+    return rc < 0 ? rc : DURATA_ENOMEM;
+}
+
+void
+durata_history_free(struct durata_history *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->count; i++)
+        free(h->events[i].json);
+    free(h->events);
+    free(h);
+}
+
+int
+durata_query(struct durata_hub *hub, const struct durata_filter *f, size_t limit,
+             const char *continuation, struct durata_page **out)
+{
+    struct durata_filter none = {0};
+    if (!hub || !out)
+        return DURATA_EINVAL;
+    *out = NULL;
+    if (limit == 0)
+        limit = 100;
+    if (limit > 10000)
+        return DURATA_EINVAL;
+    return hub->store->ops->query(hub->store, f ? f : &none, limit, continuation, out);
+}
+
+void
+durata_page_free(struct durata_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->count; i++)
+        durata_instance_free(p->items[i]);
+    free(p->items);
+    free(p->continuation);
+    free(p);
+}

@@ -1,0 +1,241 @@
+/*
+ * committer.c — group commit (see committer.h for the contract).
+ *
+ * The loop: wait for units; detach the whole queue (up to max_batch); commit
+ * them in one store transaction; run the `after` hook; report each unit.
+ * Waiters of dt_committer_run sleep on done_cv and check their own flag.
+ */
+#include "engine/committer.h"
+
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+void
+dt_committer_init(struct dt_committer *c, struct dt_store *store, dt_commit_after_fn after,
+                  void *after_arg)
+{
+    *c = (struct dt_committer){.store = store, .after = after, .after_arg = after_arg};
+    c->max_batch = 512;
+    c->max_queue = 16384;
+    pthread_mutex_init(&c->commit_mu, NULL);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->work_cv, NULL);
+    pthread_cond_init(&c->done_cv, NULL);
+}
+
+/* Commits units[0..n) and runs the hook; the caller holds no lock. */
+static int
+commit_batch(struct dt_committer *c, struct dt_write **units, size_t n)
+{
+    pthread_mutex_lock(&c->commit_mu);
+    int rc = c->store->ops->commit(c->store, units, n);
+    if (rc < 0)
+        dt_log(DT_LOG_ERROR, "store commit failed", "error", durata_strerror(rc), NULL);
+    if (c->after)
+        c->after(c->after_arg, units, n, rc);
+    pthread_mutex_unlock(&c->commit_mu);
+    return rc;
+}
+
+/* Reports the results of a detached list of requests. */
+static void
+finish_list(struct dt_committer *c, struct dt_commit_req *list)
+{
+    struct dt_commit_req *waiters = NULL;
+    while (list) {
+        struct dt_commit_req *next = list->next;
+        if (list->done) {
+            list->done(list, list->unit->rc);
+        } else {
+            list->next = waiters;
+            waiters = list;
+        }
+        list = next;
+    }
+    pthread_mutex_lock(&c->mu);
+    for (; waiters; waiters = waiters->next)
+        waiters->finished = true;
+    pthread_cond_broadcast(&c->done_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void
+run_one_batch(struct dt_committer *c, struct dt_commit_req *list, size_t n)
+{
+    struct dt_write *stack_units[64];
+    struct dt_write **units = n <= 64 ? stack_units : malloc(n * sizeof(*units));
+    if (!units) {
+        for (struct dt_commit_req *r = list; r; r = r->next)
+            r->unit->rc = DURATA_ENOMEM;
+        finish_list(c, list);
+        return;
+    }
+    size_t i = 0;
+    for (struct dt_commit_req *r = list; r; r = r->next)
+        units[i++] = r->unit;
+    (void)commit_batch(c, units, n);
+    if (units != stack_units)
+        free(units);
+    finish_list(c, list);
+}
+
+static void *
+committer_main(void *arg)
+{
+    struct dt_committer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->head && !c->stopping)
+            pthread_cond_wait(&c->work_cv, &c->mu);
+        if (!c->head && c->stopping)
+            break;
+        struct dt_commit_req *list = c->head, *last = list;
+        size_t n = 1;
+        while (last->next && n < c->max_batch) {
+            last = last->next;
+            n++;
+        }
+        c->head = last->next;
+        if (!c->head)
+            c->tail = NULL;
+        last->next = NULL;
+        c->count -= n;
+        c->batches++;
+        c->units += n;
+        if (n > c->largest_batch)
+            c->largest_batch = n;
+        pthread_cond_broadcast(&c->done_cv); /* space for blocked submitters */
+        pthread_mutex_unlock(&c->mu);
+        run_one_batch(c, list, n);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int
+dt_committer_start(struct dt_committer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->stopping = false;
+    c->running = true;
+    pthread_mutex_unlock(&c->mu);
+    if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
+        pthread_mutex_lock(&c->mu);
+        c->running = false;
+        pthread_mutex_unlock(&c->mu);
+        return DURATA_ESYS;
+    }
+    return 0;
+}
+
+void
+dt_committer_stop(struct dt_committer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->running) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    c->stopping = true;
+    pthread_cond_broadcast(&c->work_cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    pthread_mutex_lock(&c->mu);
+    c->running = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+dt_committer_release(struct dt_committer *c)
+{
+    dt_committer_stop(c);
+    pthread_mutex_destroy(&c->commit_mu);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->work_cv);
+    pthread_cond_destroy(&c->done_cv);
+}
+
+void
+dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
+{
+    req->next = NULL;
+    req->finished = false;
+    pthread_mutex_lock(&c->mu);
+    if (!c->running || c->stopping) {
+        pthread_mutex_unlock(&c->mu);
+        run_one_batch(c, req, 1);
+        return;
+    }
+    while (c->count >= c->max_queue && c->running)
+        pthread_cond_wait(&c->done_cv, &c->mu);
+    if (c->tail)
+        c->tail->next = req;
+    else
+        c->head = req;
+    c->tail = req;
+    c->count++;
+    pthread_cond_signal(&c->work_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int
+dt_committer_run(struct dt_committer *c, struct dt_write *w)
+{
+    struct dt_commit_req req = {.unit = w};
+    dt_committer_submit(c, &req);
+    pthread_mutex_lock(&c->mu);
+    while (!req.finished)
+        pthread_cond_wait(&c->done_cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    return w->rc;
+}
+
+void
+dt_committer_run_many(struct dt_committer *c, struct dt_write **units, size_t n)
+{
+    struct dt_commit_req reqs[8];
+    for (size_t base = 0; base < n; base += 8) {
+        size_t m = n - base < 8 ? n - base : 8;
+        for (size_t i = 0; i < m; i++) {
+            reqs[i] = (struct dt_commit_req){.unit = units[base + i]};
+            dt_committer_submit(c, &reqs[i]);
+        }
+        pthread_mutex_lock(&c->mu);
+        for (size_t i = 0; i < m; i++)
+            while (!reqs[i].finished)
+                pthread_cond_wait(&c->done_cv, &c->mu);
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
+static void
+free_when_done(struct dt_commit_req *req, int rc)
+{
+    if (rc < 0 && rc != DURATA_ENOTFOUND && rc != DURATA_ECONFLICT)
+        dt_log(DT_LOG_WARN, "background write failed", "error", durata_strerror(rc), NULL);
+    dt_write_free(req->unit);
+    free(req);
+}
+
+void
+dt_committer_submit_free(struct dt_committer *c, struct dt_write *w)
+{
+    struct dt_commit_req *req = calloc(1, sizeof(*req));
+    if (!req) {
+        /* Without memory for the request, commit synchronously instead. */
+        struct dt_commit_req local = {.unit = w};
+        dt_committer_submit(c, &local);
+        pthread_mutex_lock(&c->mu);
+        while (!local.finished)
+            pthread_cond_wait(&c->done_cv, &c->mu);
+        pthread_mutex_unlock(&c->mu);
+        dt_write_free(w);
+        return;
+    }
+    req->unit = w;
+    req->done = free_when_done;
+    dt_committer_submit(c, req);
+}

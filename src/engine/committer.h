@@ -1,0 +1,86 @@
+/*
+ * committer.h — group commit: many writers, one transaction per batch.
+ *
+ * Owns: the queue of write units waiting for the store, and the thread that
+ * drains it: it takes every unit queued (up to max_batch), commits them in
+ * one store transaction (one fsync), then reports each unit's result. While
+ * a batch commits, the next one gathers, so the batch size grows with load
+ * and one fsync serves many requests.
+ * Before dt_committer_start (or after stop), submissions commit at once in
+ * the caller's thread, so single-threaded use needs no thread.
+ * Threading: submit from any thread. `mu` guards queue, count, running and
+ * stopping; the store is only called by one thread at a time (commit_mu).
+ */
+#ifndef DT_ENGINE_COMMITTER_H
+#define DT_ENGINE_COMMITTER_H
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dt_commit_req;
+
+/* Called once a unit's fate is known (rc also in req->unit->rc), from the
+ * committer thread, without locks held. It owns req afterwards. */
+typedef void (*dt_commit_done_fn)(struct dt_commit_req *req, int rc);
+
+struct dt_commit_req {
+    struct dt_write *unit;
+    dt_commit_done_fn done;
+    void *arg;
+    struct dt_commit_req *next; /* queue link, committer-private */
+    bool finished;              /* for waiters; guarded by mu */
+};
+
+/* Called after each batch commits (or fails), before results are reported,
+ * from the committer thread: the engine learns about new visible work. */
+typedef void (*dt_commit_after_fn)(void *arg, struct dt_write **units, size_t n, int rc);
+
+struct dt_committer {
+    struct dt_store *store;
+    dt_commit_after_fn after;
+    void *after_arg;
+    size_t max_batch;
+    size_t max_queue;
+
+    pthread_mutex_t commit_mu; /* one store commit at a time */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* queue became non-empty or stopping */
+    pthread_cond_t done_cv; /* a batch finished; space in the queue */
+    struct dt_commit_req *head, *tail;
+    size_t count;
+    bool running;
+    bool stopping;
+    pthread_t thread;
+
+    /* statistics, guarded by mu */
+    uint64_t batches;
+    uint64_t units;
+    size_t largest_batch;
+};
+
+void dt_committer_init(struct dt_committer *c, struct dt_store *store, dt_commit_after_fn after,
+                       void *after_arg);
+DURATA_MUST_CHECK int dt_committer_start(struct dt_committer *c);
+/* Commits what is queued, then stops the thread. */
+void dt_committer_stop(struct dt_committer *c);
+void dt_committer_release(struct dt_committer *c);
+
+/* Queues req (its unit and callback set by the caller). Blocks while the
+ * queue is full (backpressure). */
+void dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req);
+
+/* Commits w and waits for its result (also w->rc). w stays the caller's. */
+int dt_committer_run(struct dt_committer *c, struct dt_write *w);
+
+/* Commits units[0..n) (in one batch when the queue is idle) and waits for
+ * all of them; results in each unit's rc. */
+void dt_committer_run_many(struct dt_committer *c, struct dt_write **units, size_t n);
+
+/* Queues w with no waiter: w is freed once committed; a failure is logged. */
+void dt_committer_submit_free(struct dt_committer *c, struct dt_write *w);
+
+#endif

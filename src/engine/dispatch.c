@@ -1,0 +1,465 @@
+/*
+ * dispatch.c — the dispatcher thread and the worker pools (see dispatch.h).
+ *
+ * Capacity: the dispatcher claims at most twice as many items of a kind as
+ * there are workers of that kind, so a small backlog is ready when a worker
+ * frees up while a crashed node's claims stay bounded.
+ */
+#include "engine/dispatch.h"
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "engine/activity.h"
+#include "engine/hub.h"
+#include "engine/step.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+dt_dispatcher_init(struct dt_dispatcher *d, struct durata_hub *hub)
+{
+    *d = (struct dt_dispatcher){.hub = hub};
+    d->n_orch_threads = hub->opt.orchestration_threads;
+    d->n_act_threads = hub->opt.activity_threads;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    pthread_cond_init(&d->orch_cv, NULL);
+    pthread_cond_init(&d->act_cv, NULL);
+    dt_heap_init(&d->due);
+    d->wake = DT_WAKE_ALL;
+}
+
+void
+dt_dispatcher_wake(struct dt_dispatcher *d, unsigned what)
+{
+    pthread_mutex_lock(&d->mu);
+    d->wake |= what;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void
+dt_dispatcher_add_due(struct dt_dispatcher *d, int64_t due_ms)
+{
+    pthread_mutex_lock(&d->mu);
+    int64_t top;
+    bool earlier = !dt_heap_peek(&d->due, &top) || due_ms < top;
+    if (dt_heap_push(&d->due, due_ms) < 0) /* no memory: the sweep still finds it */
+        earlier = false;
+    if (earlier)
+        pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void
+dt_dispatcher_track(struct dt_dispatcher *d, struct durata_activity *a)
+{
+    pthread_mutex_lock(&d->mu);
+    if (d->n_running_acts == d->cap_running_acts) {
+        size_t cap = d->cap_running_acts ? d->cap_running_acts * 2 : 16;
+        void *p = realloc(d->running_acts, cap * sizeof(*d->running_acts));
+        if (!p) { /* not renewed by the hub; the activity may renew itself */
+            pthread_mutex_unlock(&d->mu);
+            return;
+        }
+        d->running_acts = p;
+        d->cap_running_acts = cap;
+    }
+    d->running_acts[d->n_running_acts++] = a;
+    if (d->stopping)
+        atomic_store(&a->cancelled, true);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void
+dt_dispatcher_untrack(struct dt_dispatcher *d, struct durata_activity *a)
+{
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < d->n_running_acts; i++) {
+        if (d->running_acts[i] == a) {
+            d->running_acts[i] = d->running_acts[--d->n_running_acts];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* ------------------------------------------------------------ claiming */
+
+/* Claims up to want_orch instances and want_act tasks in one batch. The
+ * results stay in the units; the caller frees them. */
+static void
+claim(struct durata_hub *hub, size_t want_orch, size_t want_act, struct dt_write **wo,
+      struct dt_write **wa)
+{
+    int64_t now = dt_hub_now(hub);
+    struct dt_write *units[2];
+    size_t n = 0;
+    *wo = *wa = NULL;
+    if (want_orch && (*wo = dt_write_new(DT_W_CLAIM_INSTANCES))) {
+        struct dt_claim_instances *c = &(*wo)->u.claim_instances;
+        c->owner = strdup(hub->owner);
+        c->now_ms = now;
+        c->lock_until_ms = now + hub->opt.orchestration_lock_ms;
+        c->max = want_orch;
+        units[n++] = *wo;
+    }
+    if (want_act && (*wa = dt_write_new(DT_W_CLAIM_TASKS))) {
+        struct dt_claim_tasks *c = &(*wa)->u.claim_tasks;
+        c->owner = strdup(hub->owner);
+        c->now_ms = now;
+        c->lease_until_ms = now + hub->opt.activity_lease_ms;
+        c->max = want_act;
+        c->max_deliveries = hub->opt.max_deliveries;
+        units[n++] = *wa;
+    }
+    if (n)
+        dt_committer_run_many(&hub->committer, units, n);
+}
+
+/* Fails poisoned tasks; returns the claimed tasks list's length. */
+static void
+fail_poisoned(struct durata_hub *hub, struct dt_claim_tasks *c)
+{
+    for (size_t i = 0; i < c->poisoned.count; i++) {
+        dt_activity_fail_poisoned(hub, c->poisoned.items[i], c->max_deliveries);
+        c->poisoned.items[i] = NULL;
+    }
+    c->poisoned.count = 0;
+}
+
+/* Moves claimed items onto the queues; called with d->mu held. Sets the
+ * wake bits again when a claim came back full (more may be waiting). */
+static void
+enqueue_claimed(struct dt_dispatcher *d, struct dt_write *wo, struct dt_write *wa)
+{
+    if (wo && wo->rc == 0) {
+        struct dt_claim_instances *c = &wo->u.claim_instances;
+        for (size_t i = 0; i < c->n_ids; i++) {
+            size_t len = strlen(c->ids[i]);
+            struct dt_id_node *node = malloc(sizeof(*node) + len + 1);
+            if (!node)
+                continue; /* the lock expires and the instance is claimed again */
+            node->next = NULL;
+            memcpy(node->id, c->ids[i], len + 1);
+            if (d->orch_tail)
+                d->orch_tail->next = node;
+            else
+                d->orch_head = node;
+            d->orch_tail = node;
+            d->orch_inflight++;
+        }
+        if (c->n_ids == c->max)
+            d->wake |= DT_WAKE_ORCH;
+        if (c->n_ids)
+            pthread_cond_broadcast(&d->orch_cv);
+    }
+    if (wa && wa->rc == 0) {
+        struct dt_claim_tasks *c = &wa->u.claim_tasks;
+        for (size_t i = 0; i < c->tasks.count; i++) {
+            if (dt_task_list_push_take(&d->act_queue, c->tasks.items[i]) == 0)
+                d->act_inflight++;
+            c->tasks.items[i] = NULL;
+        }
+        if (c->tasks.count == c->max)
+            d->wake |= DT_WAKE_ACT;
+        if (c->tasks.count)
+            pthread_cond_broadcast(&d->act_cv);
+        c->tasks.count = 0;
+    }
+}
+
+/* Renews the leases of running activities; marks lost ones cancelled.
+ * Called without d->mu. */
+static void
+renew_leases(struct dt_dispatcher *d)
+{
+    struct durata_hub *hub = d->hub;
+    struct dt_write *w = dt_write_new(DT_W_RENEW);
+    if (!w)
+        return;
+    struct dt_renew *r = &w->u.renew;
+    pthread_mutex_lock(&d->mu);
+    size_t n = d->n_running_acts;
+    r->ids = calloc(n ? n : 1, sizeof(*r->ids));
+    r->lost = calloc(n ? n : 1, sizeof(*r->lost));
+    if (r->ids && r->lost)
+        for (size_t i = 0; i < n; i++)
+            r->ids[i] = d->running_acts[i]->task->id;
+    pthread_mutex_unlock(&d->mu);
+    r->owner = strdup(hub->owner);
+    if (!n || !r->ids || !r->lost || !r->owner)
+        goto out_free;
+    r->n = n;
+    r->lease_until_ms = dt_hub_now(hub) + hub->opt.activity_lease_ms;
+    (void)dt_committer_run(&hub->committer, w);
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (!r->lost[i])
+            continue;
+        for (size_t j = 0; j < d->n_running_acts; j++)
+            if (d->running_acts[j]->task->id == r->ids[i])
+                atomic_store(&d->running_acts[j]->cancelled, true);
+    }
+    pthread_mutex_unlock(&d->mu);
+out_free:
+    dt_write_free(w);
+}
+
+/* ------------------------------------------------------------ threads */
+
+static void
+timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* How long the dispatcher may sleep; pops due times; d->mu held. */
+static int64_t
+sleep_budget(struct dt_dispatcher *d)
+{
+    int64_t now = dt_hub_now(d->hub), mono = dt_clock_mono_ms(), top;
+    while (dt_heap_peek(&d->due, &top) && top <= now) {
+        dt_heap_pop(&d->due, &top);
+        d->wake |= DT_WAKE_ALL;
+    }
+    if (mono >= d->next_sweep_mono) {
+        d->next_sweep_mono = mono + d->hub->opt.sweep_interval_ms;
+        d->wake |= DT_WAKE_ALL;
+    }
+    int64_t budget = d->next_sweep_mono - mono;
+    if (d->n_running_acts && d->next_renew_mono - mono < budget)
+        budget = d->next_renew_mono - mono;
+    if (dt_heap_peek(&d->due, &top) && top - now < budget)
+        budget = top - now;
+    return budget < 1 ? 1 : budget;
+}
+
+static void *
+dispatcher_main(void *arg)
+{
+    struct dt_dispatcher *d = arg;
+    size_t cap_orch = (size_t)d->n_orch_threads * 2, cap_act = (size_t)d->n_act_threads * 2;
+    pthread_mutex_lock(&d->mu);
+    while (!d->stopping) {
+        int64_t budget = sleep_budget(d);
+        size_t want_orch = (d->wake & DT_WAKE_ORCH) && d->orch_inflight < cap_orch
+                               ? cap_orch - d->orch_inflight
+                               : 0;
+        size_t want_act =
+            (d->wake & DT_WAKE_ACT) && d->act_inflight < cap_act ? cap_act - d->act_inflight : 0;
+        bool renew = d->n_running_acts && dt_clock_mono_ms() >= d->next_renew_mono;
+        if (!want_orch && !want_act && !renew) {
+            timed_wait(&d->cv, &d->mu, budget);
+            continue;
+        }
+        if (want_orch)
+            d->wake &= ~(unsigned)DT_WAKE_ORCH;
+        if (want_act)
+            d->wake &= ~(unsigned)DT_WAKE_ACT;
+        if (renew)
+            d->next_renew_mono = dt_clock_mono_ms() + d->hub->opt.activity_lease_ms / 3;
+        pthread_mutex_unlock(&d->mu);
+        struct dt_write *wo, *wa;
+        claim(d->hub, want_orch, want_act, &wo, &wa);
+        if (wa)
+            fail_poisoned(d->hub, &wa->u.claim_tasks);
+        if (renew)
+            renew_leases(d);
+        pthread_mutex_lock(&d->mu);
+        enqueue_claimed(d, wo, wa);
+        pthread_mutex_unlock(&d->mu);
+        dt_write_free(wo);
+        dt_write_free(wa);
+        pthread_mutex_lock(&d->mu);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static void *
+orch_worker_main(void *arg)
+{
+    struct dt_dispatcher *d = arg;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (!d->orch_head && !d->draining)
+            pthread_cond_wait(&d->orch_cv, &d->mu);
+        struct dt_id_node *node = d->orch_head;
+        if (!node)
+            break; /* stopping and drained */
+        d->orch_head = node->next;
+        if (!d->orch_head)
+            d->orch_tail = NULL;
+        pthread_mutex_unlock(&d->mu);
+        dt_step_execute(d->hub, node->id);
+        free(node);
+        pthread_mutex_lock(&d->mu);
+        d->orch_inflight--;
+        pthread_cond_signal(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static struct dt_task *
+pop_task(struct dt_dispatcher *d)
+{
+    if (d->act_queue_head >= d->act_queue.count)
+        return NULL;
+    struct dt_task *t = d->act_queue.items[d->act_queue_head];
+    d->act_queue.items[d->act_queue_head++] = NULL;
+    if (d->act_queue_head == d->act_queue.count)
+        d->act_queue_head = d->act_queue.count = 0;
+    return t;
+}
+
+static void
+release_task(struct durata_hub *hub, struct dt_task *t)
+{
+    struct dt_write *w = dt_write_new(DT_W_TASK_RELEASE);
+    if (w) {
+        w->u.task_release.task_row_id = t->id;
+        w->u.task_release.lease_owner = strdup(hub->owner);
+        w->u.task_release.visible_ms = dt_hub_now(hub);
+        dt_committer_submit_free(&hub->committer, w);
+    }
+    dt_task_free(t);
+}
+
+static void *
+act_worker_main(void *arg)
+{
+    struct dt_dispatcher *d = arg;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        struct dt_task *t;
+        while (!(t = pop_task(d)) && !d->draining)
+            pthread_cond_wait(&d->act_cv, &d->mu);
+        if (!t)
+            break;
+        bool stopping = d->draining;
+        pthread_mutex_unlock(&d->mu);
+        if (stopping)
+            release_task(d->hub, t);
+        else
+            dt_activity_execute(d->hub, t);
+        pthread_mutex_lock(&d->mu);
+        d->act_inflight--;
+        pthread_cond_signal(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+int
+dt_dispatcher_start(struct dt_dispatcher *d)
+{
+    free(d->orch_threads);
+    free(d->act_threads);
+    d->orch_threads = calloc((size_t)d->n_orch_threads, sizeof(pthread_t));
+    d->act_threads = calloc((size_t)d->n_act_threads, sizeof(pthread_t));
+    if (!d->orch_threads || !d->act_threads)
+        return DURATA_ENOMEM;
+    d->stopping = false;
+    d->draining = false;
+    d->wake = DT_WAKE_ALL;
+    d->next_sweep_mono = dt_clock_mono_ms() + d->hub->opt.sweep_interval_ms;
+    /* Thread creation failures leave a partial pool; stop joins what started. */
+    for (int i = 0; i < d->n_orch_threads; i++)
+        if (pthread_create(&d->orch_threads[i], NULL, orch_worker_main, d) != 0)
+            return DURATA_ESYS;
+    for (int i = 0; i < d->n_act_threads; i++)
+        if (pthread_create(&d->act_threads[i], NULL, act_worker_main, d) != 0)
+            return DURATA_ESYS;
+    if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0)
+        return DURATA_ESYS;
+    d->running = true;
+    return 0;
+}
+
+void
+dt_dispatcher_stop(struct dt_dispatcher *d)
+{
+    if (!d->running)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->stopping = true;
+    for (size_t i = 0; i < d->n_running_acts; i++)
+        atomic_store(&d->running_acts[i]->cancelled, true);
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL); /* no claims after this */
+    pthread_mutex_lock(&d->mu);
+    d->draining = true;
+    pthread_cond_broadcast(&d->orch_cv);
+    pthread_cond_broadcast(&d->act_cv);
+    pthread_mutex_unlock(&d->mu);
+    for (int i = 0; i < d->n_orch_threads; i++)
+        pthread_join(d->orch_threads[i], NULL);
+    for (int i = 0; i < d->n_act_threads; i++)
+        pthread_join(d->act_threads[i], NULL);
+    d->running = false;
+}
+
+void
+dt_dispatcher_release(struct dt_dispatcher *d)
+{
+    dt_dispatcher_stop(d);
+    while (d->orch_head) {
+        struct dt_id_node *n = d->orch_head;
+        d->orch_head = n->next;
+        free(n);
+    }
+    dt_task_list_release(&d->act_queue);
+    dt_heap_release(&d->due);
+    free(d->orch_threads);
+    free(d->act_threads);
+    free(d->running_acts);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    pthread_cond_destroy(&d->orch_cv);
+    pthread_cond_destroy(&d->act_cv);
+}
+
+/* ------------------------------------------------------------ inline mode */
+
+int
+dt_dispatcher_run_pending(struct dt_dispatcher *d, int max_items)
+{
+    int done = 0;
+    for (;;) {
+        struct dt_write *wo, *wa;
+        claim(d->hub, 64, 64, &wo, &wa);
+        size_t got = 0;
+        for (size_t i = 0; wo && wo->rc == 0 && i < wo->u.claim_instances.n_ids; i++, got++)
+            dt_step_execute(d->hub, wo->u.claim_instances.ids[i]);
+        if (wa && wa->rc == 0) {
+            got += wa->u.claim_tasks.poisoned.count;
+            fail_poisoned(d->hub, &wa->u.claim_tasks);
+            struct dt_task_list *l = &wa->u.claim_tasks.tasks;
+            for (size_t i = 0; i < l->count; i++, got++) {
+                dt_activity_execute(d->hub, l->items[i]);
+                l->items[i] = NULL;
+            }
+        }
+        int rc = (wo && wo->rc < 0) ? wo->rc : (wa && wa->rc < 0) ? wa->rc : 0;
+        dt_write_free(wo);
+        dt_write_free(wa);
+        if (rc < 0)
+            return rc;
+        done += (int)got;
+        if (!got || (max_items > 0 && done >= max_items))
+            return done;
+    }
+}

@@ -1,0 +1,62 @@
+/*
+ * hub.h — the task hub: what one engine instance holds (private layout of
+ * struct durata_hub).
+ *
+ * Owns: the store, the options, the registries of orchestrators and
+ * activities, the committer, the dispatcher and its worker threads, and the
+ * node's owner id used for claims (host:pid:random, unique per open).
+ * Invariants: the store is the only truth; everything here is a cache or a
+ * wake-up that a restart rebuilds from the store.
+ * Threading: registries are written before dt_hub start and only read
+ * after (no lock). `mu` guards the fields marked so.
+ */
+#ifndef DT_ENGINE_HUB_H
+#define DT_ENGINE_HUB_H
+
+#include "durata.h"
+#include "engine/committer.h"
+#include "engine/dispatch.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct dt_registration {
+    char *name;
+    union {
+        durata_orchestrator_fn orch;
+        durata_activity_fn act;
+    } fn;
+    void *arg;
+};
+
+struct dt_registry {
+    struct dt_registration *items; /* sorted by name */
+    size_t count;
+    size_t cap;
+};
+
+struct durata_hub {
+    struct durata_hub_options opt; /* defaults filled in; store_path owned */
+    struct dt_store *store;
+    char owner[128];
+    struct dt_registry orchestrators;
+    struct dt_registry activities;
+    struct dt_committer committer;
+    struct dt_dispatcher dispatcher;
+
+    pthread_mutex_t mu;
+    pthread_cond_t progress_cv; /* broadcast after batches holding steps */
+    uint64_t progress;          /* guarded by mu: count of such batches */
+    bool started;               /* guarded by mu */
+};
+
+int64_t dt_hub_now(struct durata_hub *hub);
+
+/* Looks up a registration; NULL when unknown. */
+const struct dt_registration *dt_registry_find(const struct dt_registry *r, const char *name);
+
+/* The hub's commit hook: wakes the dispatcher, feeds timers, wakes waiters. */
+void dt_hub_after_commit(void *arg, struct dt_write **units, size_t n, int rc);
+
+#endif
