@@ -349,7 +349,7 @@ DURATA_MUST_CHECK int durata_purge_many(struct durata_hub *hub, const struct dur
 DURATA_MUST_CHECK int durata_get_status(struct durata_hub *hub, const char *instance_id,
                                         struct durata_instance **out);
 
-/* Blocks until the instance is terminal (or the timeout passes:
+/* Blocks until the instance is terminal (or timeout_ms >= 0 passes:
  * DURATA_ETIMEDOUT); *out receives its final state. */
 DURATA_MUST_CHECK int durata_wait(struct durata_hub *hub, const char *instance_id,
                                   int64_t timeout_ms, struct durata_instance **out);

@@ -223,6 +223,8 @@ durata_wait(struct durata_hub *hub, const char *instance_id, int64_t timeout_ms,
             struct durata_instance **out)
 {
     struct timespec deadline;
+    if (!hub || !out || timeout_ms < 0)
+        return DURATA_EINVAL;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
@@ -243,11 +245,13 @@ durata_wait(struct durata_hub *hub, const char *instance_id, int64_t timeout_ms,
         *out = NULL;
         pthread_mutex_lock(&hub->mu);
         rc = 0;
-        while (hub->progress == seen && rc != ETIMEDOUT)
+        while (hub->progress == seen && rc == 0)
             rc = pthread_cond_timedwait(&hub->progress_cv, &hub->mu, &deadline);
         pthread_mutex_unlock(&hub->mu);
         if (rc == ETIMEDOUT)
             return DURATA_ETIMEDOUT;
+        if (rc != 0)
+            return DURATA_ESYS;
     }
 }
 

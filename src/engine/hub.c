@@ -100,6 +100,8 @@ int
 durata_register_orchestrator(struct durata_hub *hub, const char *name, durata_orchestrator_fn fn,
                              void *arg)
 {
+    if (!hub)
+        return DURATA_EINVAL;
     return registry_add(hub, &hub->orchestrators, name,
                         (struct dt_registration){.fn.orch = fn, .arg = arg});
 }
@@ -107,6 +109,8 @@ durata_register_orchestrator(struct durata_hub *hub, const char *name, durata_or
 int
 durata_register_activity(struct durata_hub *hub, const char *name, durata_activity_fn fn, void *arg)
 {
+    if (!hub)
+        return DURATA_EINVAL;
     return registry_add(hub, &hub->activities, name,
                         (struct dt_registration){.fn.act = fn, .arg = arg});
 }

@@ -32,6 +32,7 @@ struct step_ctx {
     struct dt_write *w;           /* the unit being built; owned */
     bool started;                 /* an ExecutionStarted is in past or fresh */
     bool terminated;
+    bool resumed; /* events recorded while suspended await a replay */
 };
 
 static const struct dt_event *
@@ -116,6 +117,7 @@ apply_control(struct step_ctx *s, const struct dt_msg *m)
     case DURATA_EV_EXECUTION_RESUMED:
         if (st->status == DURATA_SUSPENDED) {
             st->status = s->started ? DURATA_RUNNING : DURATA_PENDING;
+            s->resumed = true;
             int rc = record(s, e);
             return rc < 0 ? rc : 1;
         }
@@ -245,7 +247,8 @@ build(struct step_ctx *s, const char *id)
     if ((rc = take_messages(s)) < 0)
         return rc;
     bool has_news = s->fresh.count > 1;
-    if (!s->terminated && s->started && st->state->status == DURATA_RUNNING && has_news)
+    if (!s->terminated && s->started && st->state->status == DURATA_RUNNING &&
+        (has_news || s->resumed))
         return replay(s);
     /* No replay: keep what was consumed (recorded so a later replay sees it). */
     if (has_news)
