@@ -123,6 +123,7 @@ submit_result(struct durata_hub *hub, const struct dt_task *t, const char *outpu
     if ((output && !e->result) || (failure && !e->failure))
         goto out_oom;
     w->u.task_done.task_row_id = t->id;
+    dt_hub_preclaim(hub, &w->u.task_done.claim, DT_WAKE_ORCH);
     w->u.task_done.result = dt_msg_new_take(t->instance_id, t->execution_id, now, e);
     e = NULL; /* taken, also on failure */
     if (!w->u.task_done.result)

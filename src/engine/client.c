@@ -55,6 +55,7 @@ send_message(struct durata_hub *hub, const char *id, struct dt_event *e, unsigne
     }
     w->u.send.msg = m;
     w->u.send.allowed_statuses = allowed;
+    dt_hub_preclaim(hub, &w->u.send.claim, DT_WAKE_ORCH);
     int rc = dt_committer_run(&hub->committer, w);
     dt_write_free(w);
     return rc;
@@ -134,6 +135,7 @@ durata_start(struct durata_hub *hub, const struct durata_start_options *o, char 
     struct dt_write *w;
     if ((rc = start_unit(hub, o, id, &w)) < 0)
         return rc;
+    dt_hub_preclaim(hub, &w->u.create.claim, DT_WAKE_ORCH);
     rc = dt_committer_run(&hub->committer, w);
     dt_write_free(w);
     if (rc == 0 && id_out)

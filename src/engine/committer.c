@@ -85,6 +85,7 @@ static void *
 committer_main(void *arg)
 {
     struct dt_committer *c = arg;
+    pthread_setname_np(pthread_self(), "dt-commit");
     pthread_mutex_lock(&c->mu);
     for (;;) {
         while (!c->head && !c->stopping)

@@ -88,6 +88,60 @@ dt_dispatcher_untrack(struct dt_dispatcher *d, struct durata_activity *a)
 
 /* ------------------------------------------------------------ claiming */
 
+/* Pre-claimed work may queue deeper than claimed work: it is already
+ * locked for this node, and the queue only absorbs bursts. */
+#define PRECLAIM_DEPTH 64
+
+bool
+dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind)
+{
+    pthread_mutex_lock(&d->mu);
+    bool room =
+        d->running && !d->stopping &&
+        (kind == DT_WAKE_ORCH ? d->orch_inflight < (size_t)d->n_orch_threads * PRECLAIM_DEPTH
+                              : d->act_inflight < (size_t)d->n_act_threads * PRECLAIM_DEPTH);
+    pthread_mutex_unlock(&d->mu);
+    return room;
+}
+
+/* Appends an instance id to the orchestration queue; d->mu held. */
+static void
+queue_instance(struct dt_dispatcher *d, const char *id)
+{
+    size_t len = strlen(id);
+    struct dt_id_node *node = malloc(sizeof(*node) + len + 1);
+    if (!node)
+        return; /* the lock expires and the instance is claimed again */
+    node->next = NULL;
+    memcpy(node->id, id, len + 1);
+    if (d->orch_tail)
+        d->orch_tail->next = node;
+    else
+        d->orch_head = node;
+    d->orch_tail = node;
+    d->orch_inflight++;
+    pthread_cond_signal(&d->orch_cv);
+}
+
+void
+dt_dispatcher_push_instance(struct dt_dispatcher *d, const char *id)
+{
+    pthread_mutex_lock(&d->mu);
+    queue_instance(d, id);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void
+dt_dispatcher_push_task(struct dt_dispatcher *d, struct dt_task *task)
+{
+    pthread_mutex_lock(&d->mu);
+    if (dt_task_list_push_take(&d->act_queue, task) == 0) { /* else: the lease expires */
+        d->act_inflight++;
+        pthread_cond_signal(&d->act_cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
 /* Claims up to want_orch instances and want_act tasks in one batch. The
  * results stay in the units; the caller frees them. */
 static void
@@ -137,24 +191,10 @@ enqueue_claimed(struct dt_dispatcher *d, struct dt_write *wo, struct dt_write *w
 {
     if (wo && wo->rc == 0) {
         struct dt_claim_instances *c = &wo->u.claim_instances;
-        for (size_t i = 0; i < c->n_ids; i++) {
-            size_t len = strlen(c->ids[i]);
-            struct dt_id_node *node = malloc(sizeof(*node) + len + 1);
-            if (!node)
-                continue; /* the lock expires and the instance is claimed again */
-            node->next = NULL;
-            memcpy(node->id, c->ids[i], len + 1);
-            if (d->orch_tail)
-                d->orch_tail->next = node;
-            else
-                d->orch_head = node;
-            d->orch_tail = node;
-            d->orch_inflight++;
-        }
+        for (size_t i = 0; i < c->n_ids; i++)
+            queue_instance(d, c->ids[i]);
         if (c->n_ids == c->max)
             d->wake |= DT_WAKE_ORCH;
-        if (c->n_ids)
-            pthread_cond_broadcast(&d->orch_cv);
     }
     if (wa && wa->rc == 0) {
         struct dt_claim_tasks *c = &wa->u.claim_tasks;
@@ -250,6 +290,7 @@ dispatcher_main(void *arg)
 {
     struct dt_dispatcher *d = arg;
     size_t cap_orch = (size_t)d->n_orch_threads * 2, cap_act = (size_t)d->n_act_threads * 2;
+    pthread_setname_np(pthread_self(), "dt-dispatch");
     pthread_mutex_lock(&d->mu);
     while (!d->stopping) {
         int64_t budget = sleep_budget(d);
@@ -291,6 +332,7 @@ static void *
 orch_worker_main(void *arg)
 {
     struct dt_dispatcher *d = arg;
+    pthread_setname_np(pthread_self(), "dt-orch");
     pthread_mutex_lock(&d->mu);
     for (;;) {
         while (!d->orch_head && !d->draining)
@@ -341,6 +383,7 @@ static void *
 act_worker_main(void *arg)
 {
     struct dt_dispatcher *d = arg;
+    pthread_setname_np(pthread_self(), "dt-activity");
     pthread_mutex_lock(&d->mu);
     for (;;) {
         struct dt_task *t;
@@ -384,16 +427,20 @@ dt_dispatcher_start(struct dt_dispatcher *d)
             return DURATA_ESYS;
     if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0)
         return DURATA_ESYS;
+    pthread_mutex_lock(&d->mu);
     d->running = true;
+    pthread_mutex_unlock(&d->mu);
     return 0;
 }
 
 void
 dt_dispatcher_stop(struct dt_dispatcher *d)
 {
-    if (!d->running)
-        return;
     pthread_mutex_lock(&d->mu);
+    if (!d->running) {
+        pthread_mutex_unlock(&d->mu);
+        return;
+    }
     d->stopping = true;
     for (size_t i = 0; i < d->n_running_acts; i++)
         atomic_store(&d->running_acts[i]->cancelled, true);
@@ -409,7 +456,9 @@ dt_dispatcher_stop(struct dt_dispatcher *d)
         pthread_join(d->orch_threads[i], NULL);
     for (int i = 0; i < d->n_act_threads; i++)
         pthread_join(d->act_threads[i], NULL);
+    pthread_mutex_lock(&d->mu);
     d->running = false;
+    pthread_mutex_unlock(&d->mu);
 }
 
 void

@@ -72,6 +72,13 @@ void dt_dispatcher_wake(struct dt_dispatcher *d, unsigned what);
 /* Something becomes visible at due_ms (wall clock). */
 void dt_dispatcher_add_due(struct dt_dispatcher *d, int64_t due_ms);
 
+/* Whether work of that kind (DT_WAKE_ORCH or DT_WAKE_ACT) may be
+ * pre-claimed by a commit: the threads run and the local queue has room. */
+bool dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind);
+/* Queues work a commit pre-claimed for this node. */
+void dt_dispatcher_push_instance(struct dt_dispatcher *d, const char *id);
+void dt_dispatcher_push_task(struct dt_dispatcher *d, struct dt_task *task);
+
 /* Single-threaded mode: claim and process work in the caller's thread. */
 int dt_dispatcher_run_pending(struct dt_dispatcher *d, int max_items);
 

@@ -117,6 +117,32 @@ durata_register_activity(struct durata_hub *hub, const char *name, durata_activi
 
 /* ------------------------------------------------------------ commit hook */
 
+void
+dt_hub_preclaim(struct durata_hub *hub, struct dt_preclaim *pc, unsigned kind)
+{
+    if (!dt_dispatcher_has_room(&hub->dispatcher, kind))
+        return;
+    pc->owner = strdup(hub->owner); /* NULL on OOM: simply no pre-claim */
+    pc->now_ms = dt_hub_now(hub);
+    pc->until_ms = pc->now_ms + (kind == DT_WAKE_ORCH ? hub->opt.orchestration_lock_ms
+                                                      : hub->opt.activity_lease_ms);
+}
+
+/* Queues a step's pre-claimed work (its leased tasks are taken). */
+static void
+take_step_claims(struct dt_dispatcher *d, struct dt_step *s)
+{
+    for (size_t i = 0; i < s->n_creates; i++)
+        if (s->creates[i].claim.claimed)
+            dt_dispatcher_push_instance(d, s->creates[i].inst->id);
+    if (!s->task_claim.claimed)
+        return;
+    for (size_t i = 0; i < s->tasks.count; i++) {
+        dt_dispatcher_push_task(d, s->tasks.items[i]);
+        s->tasks.items[i] = NULL;
+    }
+}
+
 static void
 note_visible(struct durata_hub *hub, int64_t now, int64_t visible_ms)
 {
@@ -124,24 +150,38 @@ note_visible(struct durata_hub *hub, int64_t now, int64_t visible_ms)
         dt_dispatcher_add_due(&hub->dispatcher, visible_ms);
 }
 
+/* Queues what a committed unit pre-claimed, notes future visible times,
+ * and returns which kinds of work may now be claimable. */
 static unsigned
-note_unit(struct durata_hub *hub, int64_t now, const struct dt_write *w)
+note_unit(struct durata_hub *hub, int64_t now, struct dt_write *w)
 {
+    struct dt_dispatcher *d = &hub->dispatcher;
     switch (w->kind) {
     case DT_W_CREATE:
         note_visible(hub, now, w->u.create.start->visible_ms);
-        return DT_WAKE_ORCH;
+        if (!w->u.create.claim.claimed)
+            return DT_WAKE_ORCH;
+        dt_dispatcher_push_instance(d, w->u.create.inst->id);
+        return 0;
     case DT_W_SEND:
         note_visible(hub, now, w->u.send.msg->visible_ms);
-        return DT_WAKE_ORCH;
+        if (!w->u.send.claim.claimed)
+            return DT_WAKE_ORCH;
+        dt_dispatcher_push_instance(d, w->u.send.msg->instance_id);
+        return 0;
     case DT_W_STEP: {
-        const struct dt_step *s = &w->u.step;
+        struct dt_step *s = &w->u.step;
         for (size_t i = 0; i < s->outbox.count; i++)
             note_visible(hub, now, s->outbox.items[i]->visible_ms);
-        return DT_WAKE_ORCH | (s->tasks.count ? DT_WAKE_ACT : 0);
+        take_step_claims(d, s);
+        /* The lock is released: messages that came meanwhile are claimable. */
+        return DT_WAKE_ORCH | (s->tasks.count && !s->task_claim.claimed ? DT_WAKE_ACT : 0);
     }
     case DT_W_TASK_DONE:
-        return DT_WAKE_ORCH;
+        if (!w->u.task_done.claim.claimed)
+            return DT_WAKE_ORCH;
+        dt_dispatcher_push_instance(d, w->u.task_done.result->instance_id);
+        return 0;
     case DT_W_TASK_RELEASE:
         note_visible(hub, now, w->u.task_release.visible_ms);
         return DT_WAKE_ACT;

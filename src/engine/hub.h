@@ -56,6 +56,11 @@ int64_t dt_hub_now(struct durata_hub *hub);
 /* Looks up a registration; NULL when unknown. */
 const struct dt_registration *dt_registry_find(const struct dt_registry *r, const char *name);
 
+/* Asks the unit being built to claim the work it makes visible for this
+ * node (kind DT_WAKE_ORCH: the instance; DT_WAKE_ACT: a step's tasks),
+ * when the threads run and have room. */
+void dt_hub_preclaim(struct durata_hub *hub, struct dt_preclaim *pc, unsigned kind);
+
 /* The hub's commit hook: wakes the dispatcher, feeds timers, wakes waiters. */
 void dt_hub_after_commit(void *arg, struct dt_write **units, size_t n, int rc);
 

@@ -203,6 +203,11 @@ replay(struct step_ctx *s)
     }
     int rc = dt_actions_apply(s->w, &s->past, &s->fresh, &out, s->now);
     dt_replay_out_release(&out);
+    struct dt_step *step = &s->w->u.step;
+    if (rc == 0 && step->tasks.count)
+        dt_hub_preclaim(hub, &step->task_claim, DT_WAKE_ACT);
+    for (size_t i = 0; rc == 0 && i < step->n_creates; i++)
+        dt_hub_preclaim(hub, &step->creates[i].claim, DT_WAKE_ORCH);
     return rc;
 }
 

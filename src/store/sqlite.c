@@ -63,6 +63,16 @@ static const char *const sq_sql[DT_SQ_COUNT_] = {
                                 " WHERE " SQ_ADMIN_MATCH,
     [DT_SQ_TASK_INSERT] = "INSERT INTO tasks (instance_id, execution_id, task_id, name, input,"
                           " visible_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* A task leased at insert: while leased, visible_ms = lease_until_ms. */
+    [DT_SQ_TASK_INSERT_LEASED] = "INSERT INTO tasks (instance_id, execution_id, task_id, name,"
+                                 " input, visible_ms, deliveries, lease_owner, lease_until_ms)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?7, 1, ?8, ?7)",
+    /* A pre-claim: the claim rules of DT_SQ_CLAIM_INST_SELECT for one
+     * instance and the type ?5 of the message just delivered. */
+    [DT_SQ_PRECLAIM] = "UPDATE instances SET lock_owner = ?2, lock_until_ms = ?3"
+                       " WHERE id = ?1 AND (lock_owner IS NULL OR lock_until_ms <= ?4)"
+                       " AND (status != 7 OR ?5 IN (3, 20))"
+                       " AND (status != 6 OR ?5 IN (0, 3, 19, 20))",
     [DT_SQ_TASK_DELETE] = "DELETE FROM tasks WHERE id = ?1",
     [DT_SQ_TASK_RELEASE] = "UPDATE tasks SET lease_owner = NULL, lease_until_ms = 0,"
                            " visible_ms = ?3 WHERE id = ?1 AND lease_owner = ?2",
@@ -204,8 +214,8 @@ dt_sq_column_dup(sqlite3_stmt *st, int i, bool *oom)
 
 /* --------------------------------------------------------- connections */
 
-static void
-conn_close(struct dt_sq_conn *c)
+void
+dt_sq_conn_close(struct dt_sq_conn *c)
 {
     for (int i = 0; i < DT_SQ_COUNT_; i++)
         sqlite3_finalize(c->stmt[i]);
@@ -260,8 +270,8 @@ conn_enable_wal(struct dt_sq_conn *c, const char *path)
     return 0;
 }
 
-static int
-conn_open(const char *path, bool writer, struct dt_sq_conn *c)
+int
+dt_sq_conn_open(const char *path, bool writer, struct dt_sq_conn *c)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
     int rc;
@@ -282,7 +292,7 @@ conn_open(const char *path, bool writer, struct dt_sq_conn *c)
 out_close:
     if (rc == DURATA_ENOMEM && !c->db)
         dt_log(DT_LOG_ERROR, "store: out of memory opening sqlite", "path", path, NULL);
-    conn_close(c);
+    dt_sq_conn_close(c);
     return rc;
 }
 
@@ -304,7 +314,7 @@ dt_sq_reader_get(struct dt_sqlite *s, struct dt_sq_reader **out)
         pthread_mutex_lock(&r->mu);
     }
     if (!r->conn.db) {
-        rc = conn_open(s->path, false, &r->conn);
+        rc = dt_sq_conn_open(s->path, false, &r->conn);
         if (rc < 0) {
             pthread_mutex_unlock(&r->mu);
             return rc;
@@ -329,9 +339,10 @@ sq_close(struct dt_store *store)
 
     if (!s)
         return;
-    conn_close(&s->writer);
+    dt_sq_checkpointer_stop(s);
+    dt_sq_conn_close(&s->writer);
     for (int i = 0; i < DT_SQ_READERS; i++) {
-        conn_close(&s->readers[i].conn);
+        dt_sq_conn_close(&s->readers[i].conn);
         pthread_mutex_destroy(&s->readers[i].mu);
     }
     pthread_mutex_destroy(&s->write_mu);
@@ -372,11 +383,13 @@ dt_sqlite_open(const char *path, struct dt_store **out)
     s->path = dt_strdup_opt(path);
     if (!s->path)
         goto out_close;
-    rc = conn_open(path, true, &s->writer);
+    rc = dt_sq_conn_open(path, true, &s->writer);
     if (rc < 0)
         goto out_close;
     rc = dt_schema_migrate(s->writer.db, path);
     if (rc < 0)
+        goto out_close;
+    if ((rc = dt_sq_checkpointer_start(s)) < 0)
         goto out_close;
     *out = &s->base;
     return 0;

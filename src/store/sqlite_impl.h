@@ -44,6 +44,8 @@ enum dt_sq_id {
     DT_SQ_STEP_ADMIN_STATE,
     DT_SQ_STEP_ADMIN_UNLOCK,
     DT_SQ_TASK_INSERT,
+    DT_SQ_TASK_INSERT_LEASED,
+    DT_SQ_PRECLAIM,
     DT_SQ_TASK_DELETE,
     DT_SQ_TASK_RELEASE,
     DT_SQ_TASK_RENEW,
@@ -79,6 +81,18 @@ struct dt_sq_reader {
     struct dt_sq_conn conn; /* guarded by mu; db is NULL until first use */
 };
 
+/* The background checkpointer (sqlite_checkpoint.c). */
+struct dt_sq_checkpointer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int frames; /* guarded by mu: WAL frames at the last commit */
+    bool stop;  /* guarded by mu */
+    bool running;
+    bool initialized;
+    struct dt_sq_conn conn; /* owned by the thread */
+};
+
 struct dt_sqlite {
     struct dt_store base;
     char *path;
@@ -86,6 +100,7 @@ struct dt_sqlite {
     struct dt_sq_conn writer; /* guarded by write_mu */
     struct dt_sq_reader readers[DT_SQ_READERS];
     atomic_uint next_reader;
+    struct dt_sq_checkpointer checkpointer;
 };
 
 /* The columns of an instance row, in the order dt_sq_read_instance reads. */
@@ -94,6 +109,16 @@ struct dt_sqlite {
     "created_ms, updated_ms, completed_ms, scheduled_start_ms, parent_id"
 
 /* ---------------------------------------------------------------- sqlite.c */
+
+DURATA_MUST_CHECK int dt_sq_conn_open(const char *path, bool writer, struct dt_sq_conn *c);
+void dt_sq_conn_close(struct dt_sq_conn *c);
+
+/* ----------------------------------------------------- sqlite_checkpoint.c */
+
+/* Starts checkpointing in the background (s->writer and s->path set). */
+DURATA_MUST_CHECK int dt_sq_checkpointer_start(struct dt_sqlite *s);
+/* Stops the thread; the writer's inline auto-checkpoint is not restored. */
+void dt_sq_checkpointer_stop(struct dt_sqlite *s);
 
 /* Maps an SQLite result code to a DURATA_E* code and logs the connection's
  * message with `what` (the operation). */

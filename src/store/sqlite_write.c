@@ -128,6 +128,31 @@ out_free:
     return rc;
 }
 
+/* Pre-claims the instance that m (just delivered when m->id != 0) woke. */
+static int
+preclaim_apply(struct dt_sq_conn *c, struct dt_preclaim *pc, const struct dt_msg *m)
+{
+    sqlite3_stmt *st;
+    int rc, b = 0, changes;
+
+    pc->claimed = false;
+    if (!pc->owner || !m || m->id == 0 || m->visible_ms > pc->now_ms)
+        return 0;
+    if ((rc = dt_sq_stmt(c, DT_SQ_PRECLAIM, &st)) < 0)
+        return rc;
+    b |= dt_sq_bind_text(st, 1, m->instance_id);
+    b |= dt_sq_bind_text(st, 2, pc->owner);
+    b |= sqlite3_bind_int64(st, 3, pc->until_ms);
+    b |= sqlite3_bind_int64(st, 4, pc->now_ms);
+    b |= sqlite3_bind_int(st, 5, (int)m->event->type);
+    if (b)
+        return bind_failed(c, st);
+    if ((rc = run_changes(c, st, "pre-claim", &changes)) < 0)
+        return rc;
+    pc->claimed = changes == 1;
+    return 0;
+}
+
 static bool
 msg_valid(const struct dt_msg *m)
 {
@@ -171,7 +196,9 @@ send_apply(struct dt_sq_conn *c, struct dt_send *s)
         return DURATA_ECONFLICT;
     if (!current)
         return 0;
-    return inbox_insert(c, s->msg->instance_id, s->msg);
+    if ((rc = inbox_insert(c, s->msg->instance_id, s->msg)) < 0)
+        return rc;
+    return preclaim_apply(c, &s->claim, s->msg);
 }
 
 /* ------------------------------------------------------------- create */
@@ -253,7 +280,11 @@ create_apply(struct dt_sq_conn *c, struct dt_create *cr)
         if (!inserted)
             return DURATA_ESTORE;
     }
-    return start ? inbox_insert(c, inst->id, start) : 0;
+    if (!start)
+        return 0;
+    if ((rc = inbox_insert(c, inst->id, start)) < 0)
+        return rc;
+    return preclaim_apply(c, &cr->claim, start);
 }
 
 /* --------------------------------------------------------------- step */
@@ -359,16 +390,22 @@ step_consume(struct dt_sq_conn *c, struct dt_step *s)
     return rc;
 }
 
+/* Inserts t, leased to pc->owner when one is set (pc->claimed then). */
 static int
-task_insert(struct dt_sq_conn *c, const char *instance_id, struct dt_task *t)
+task_insert(struct dt_sq_conn *c, const char *instance_id, struct dt_task *t,
+            struct dt_preclaim *pc)
 {
     sqlite3_stmt *st;
     int rc, b = 0;
 
     if (!t || !t->name)
         return DURATA_EINVAL;
-    if ((rc = dt_sq_stmt(c, DT_SQ_TASK_INSERT, &st)) < 0)
+    if ((rc = dt_sq_stmt(c, pc->owner ? DT_SQ_TASK_INSERT_LEASED : DT_SQ_TASK_INSERT, &st)) < 0)
         return rc;
+    if (pc->owner) {
+        b |= sqlite3_bind_int64(st, 7, pc->until_ms);
+        b |= dt_sq_bind_text(st, 8, pc->owner);
+    }
     b |= dt_sq_bind_text(st, 1, t->instance_id ? t->instance_id : instance_id);
     b |= dt_sq_bind_text(st, 2, t->execution_id);
     b |= sqlite3_bind_int(st, 3, t->task_id);
@@ -376,8 +413,17 @@ task_insert(struct dt_sq_conn *c, const char *instance_id, struct dt_task *t)
     b |= dt_sq_bind_text(st, 5, t->input);
     b |= sqlite3_bind_int64(st, 6, t->visible_ms);
     rc = b ? bind_failed(c, st) : dt_sq_run(c, st, "insert task");
-    if (rc == 0)
+    if (rc == 0) {
         t->id = sqlite3_last_insert_rowid(c->db);
+        if (pc->owner) {
+            t->deliveries = 1;
+            t->visible_ms = t->lease_until_ms = pc->until_ms;
+            free(t->lease_owner);
+            if (!(t->lease_owner = strdup(pc->owner)))
+                return DURATA_ENOMEM;
+            pc->claimed = true;
+        }
+    }
     return rc;
 }
 
@@ -391,7 +437,7 @@ step_emit(struct dt_sq_conn *c, struct dt_step *s)
         if ((rc = deliver_or_drop(c, s->outbox.items[i])) < 0)
             return rc;
     for (size_t i = 0; i < s->tasks.count; i++)
-        if ((rc = task_insert(c, s->instance_id, s->tasks.items[i])) < 0)
+        if ((rc = task_insert(c, s->instance_id, s->tasks.items[i], &s->task_claim)) < 0)
             return rc;
     if (s->n_creates && !s->creates)
         return DURATA_EINVAL;
@@ -442,7 +488,11 @@ task_done_apply(struct dt_sq_conn *c, struct dt_task_done *d)
         return rc;
     if (changes == 0)
         return DURATA_ENOTFOUND;
-    return d->result ? deliver_or_drop(c, d->result) : 0;
+    if (!d->result)
+        return 0;
+    if ((rc = deliver_or_drop(c, d->result)) < 0)
+        return rc;
+    return preclaim_apply(c, &d->claim, d->result);
 }
 
 static int

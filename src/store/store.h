@@ -53,6 +53,24 @@ enum dt_write_kind {
 };
 
 /*
+ * Pre-claim: a unit that makes work visible may claim it for its writer in
+ * the same transaction, saving a separate claim (and its commit) on the
+ * node that will do the work anyway. For an instance: after the unit
+ * delivered its message (visible at now_ms), the instance is locked for
+ * owner until until_ms under the same rules as DT_W_CLAIM_INSTANCES (not
+ * locked by anyone else; Suspended/Pending only for the message types that
+ * claim allows). For a step's tasks: they are inserted already leased to
+ * owner until until_ms (deliveries = 1). `claimed` reports the outcome;
+ * owner NULL means no pre-claim.
+ */
+struct dt_preclaim {
+    char *owner;
+    int64_t now_ms;
+    int64_t until_ms;
+    bool claimed;
+};
+
+/*
  * Create: inserts `inst` (its status normally Pending) and `start` (the
  * ExecutionStarted message, possibly visible later for a scheduled start).
  * If an instance with that id exists: when it is terminal and
@@ -67,6 +85,7 @@ struct dt_create {
     struct dt_msg *start;
     struct dt_msg *on_conflict;
     bool replace_terminal;
+    struct dt_preclaim claim;
 };
 
 /*
@@ -78,6 +97,7 @@ struct dt_create {
 struct dt_send {
     struct dt_msg *msg;
     unsigned allowed_statuses;
+    struct dt_preclaim claim;
 };
 
 /*
@@ -115,6 +135,7 @@ struct dt_step {
     struct dt_task_list tasks;
     struct dt_create *creates;
     size_t n_creates;
+    struct dt_preclaim task_claim; /* lease the new tasks to their writer */
 };
 
 /* Task done: deletes task row task_row_id and delivers result (dropped
@@ -123,6 +144,7 @@ struct dt_step {
 struct dt_task_done {
     int64_t task_row_id;
     struct dt_msg *result;
+    struct dt_preclaim claim;
 };
 
 /* Task release: clears the lease of task_row_id if lease_owner holds it,

@@ -28,6 +28,7 @@ dt_create_release(struct dt_create *c)
     durata_instance_free(c->inst);
     dt_msg_free(c->start);
     dt_msg_free(c->on_conflict);
+    free(c->claim.owner);
     c->inst = NULL;
     c->start = NULL;
     c->on_conflict = NULL;
@@ -46,6 +47,7 @@ step_release(struct dt_step *s)
     for (size_t i = 0; s->creates && i < s->n_creates; i++)
         dt_create_release(&s->creates[i]);
     free(s->creates);
+    free(s->task_claim.owner);
 }
 
 static void
@@ -68,12 +70,14 @@ dt_write_free(struct dt_write *w)
         break;
     case DT_W_SEND:
         dt_msg_free(w->u.send.msg);
+        free(w->u.send.claim.owner);
         break;
     case DT_W_STEP:
         step_release(&w->u.step);
         break;
     case DT_W_TASK_DONE:
         dt_msg_free(w->u.task_done.result);
+        free(w->u.task_done.claim.owner);
         break;
     case DT_W_TASK_RELEASE:
         free(w->u.task_release.lease_owner);

@@ -110,6 +110,71 @@ test_claim_pending_only_for_start_or_control(void **state)
 }
 
 static void
+preclaim_for(struct dt_preclaim *pc, const char *owner, int64_t now_ms)
+{
+    pc->owner = fx_strdup(owner);
+    pc->now_ms = now_ms;
+    pc->until_ms = now_ms + 5000;
+}
+
+static void
+test_preclaim_locks_what_a_unit_makes_visible(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_write *w = fx_create_unit("p", "P", 1000);
+
+    preclaim_for(&w->u.create.claim, "w1", 1000);
+    fx_commit(fx->s, &w, 1);
+    assert_int_equal(w->rc, 0);
+    assert_true(w->u.create.claim.claimed);
+    dt_write_free(w);
+    assert_int_equal(claim_count(fx->s, "w2", 1000, 10), 0); /* held by w1 */
+    /* A send to a locked instance delivers but cannot claim it. */
+    w = dt_write_new(DT_W_SEND);
+    w->u.send.msg = fx_msg("p", DURATA_EV_EVENT_RAISED, 1000, "e");
+    preclaim_for(&w->u.send.claim, "w2", 1000);
+    fx_commit(fx->s, &w, 1);
+    assert_int_equal(w->rc, 0);
+    assert_false(w->u.send.claim.claimed);
+    dt_write_free(w);
+    /* After the lock expires, a send claims it. */
+    w = dt_write_new(DT_W_SEND);
+    w->u.send.msg = fx_msg("p", DURATA_EV_EXECUTION_TERMINATED, 7000, NULL);
+    preclaim_for(&w->u.send.claim, "w2", 7000);
+    fx_commit(fx->s, &w, 1);
+    assert_true(w->u.send.claim.claimed);
+    dt_write_free(w);
+    assert_int_equal(claim_count(fx->s, "w1", 7000, 10), 0);
+}
+
+static void
+test_preclaim_leases_a_steps_tasks(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_write *w = dt_write_new(DT_W_STEP), *c;
+
+    assert_int_equal(fx_create(fx->s, "t", "T", 1000), 0);
+    w->u.step.instance_id = fx_strdup("t");
+    assert_int_equal(
+        dt_task_list_push_take(&w->u.step.tasks, dt_task_new("t", "exec-1", 0, "Act", NULL, 1000)),
+        0);
+    preclaim_for(&w->u.step.task_claim, "w1", 1000);
+    fx_commit(fx->s, &w, 1);
+    assert_int_equal(w->rc, 0);
+    assert_true(w->u.step.task_claim.claimed);
+    assert_int_equal(w->u.step.tasks.items[0]->deliveries, 1);
+    assert_string_equal(w->u.step.tasks.items[0]->lease_owner, "w1");
+    dt_write_free(w);
+    c = fx_claim_tasks(fx->s, "w2", 2000, 9000, 10, 10);
+    assert_int_equal(c->u.claim_tasks.tasks.count, 0); /* leased to w1 */
+    dt_write_free(c);
+    c = fx_claim_tasks(fx->s, "w2", 6000, 9000, 10, 10);
+    assert_int_equal(c->u.claim_tasks.tasks.count, 1); /* the lease ran out */
+    assert_int_equal(c->u.claim_tasks.tasks.items[0]->deliveries, 2);
+    dt_write_free(c);
+}
+
+static void
 test_claim_oldest_first_up_to_max(void **state)
 {
     struct fx *fx = *state;
@@ -524,6 +589,8 @@ const struct CMUnitTest contract_claim_tests[] = {
     T(test_claim_waits_for_visibility_and_lock_expiry),
     T(test_claim_suspended_only_for_resume_or_terminate),
     T(test_claim_pending_only_for_start_or_control),
+    T(test_preclaim_locks_what_a_unit_makes_visible),
+    T(test_preclaim_leases_a_steps_tasks),
     T(test_claim_oldest_first_up_to_max),
     T(test_claim_two_owners_never_share),
     T(test_claim_tasks_leases_and_expiry),
