@@ -11,6 +11,6 @@ cmake --build build -j"$(nproc 2>/dev/null || echo 2)"
 mkdir -p run
 for ex in sequence fanout approval retry; do
     echo "== examples/$ex.c"
-    "build/examples/example_$ex" "run/$ex.db"
+    "build/examples/$ex" "run/$ex.db"
     echo
 done
