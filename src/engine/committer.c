@@ -164,6 +164,7 @@ dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
 {
     req->next = NULL;
     req->finished = false;
+    dt_write_precode(req->unit); /* JSON work here, not in the one writer */
     pthread_mutex_lock(&c->mu);
     if (!c->running || c->stopping) {
         pthread_mutex_unlock(&c->mu);

@@ -1,9 +1,9 @@
 /*
  * dispatch.c — the dispatcher thread and the worker pools (see dispatch.h).
  *
- * Capacity: the dispatcher claims at most twice as many items of a kind as
- * there are workers of that kind, so a small backlog is ready when a worker
- * frees up while a crashed node's claims stay bounded.
+ * Capacity: claimed work waits in a bounded queue per kind (see ORCH_DEPTH
+ * and ACT_DEPTH), filled both by the dispatcher's claims and by commits
+ * that pre-claim; a crashed node's claims stay bounded by it.
  */
 #include "engine/dispatch.h"
 
@@ -88,9 +88,25 @@ dt_dispatcher_untrack(struct dt_dispatcher *d, struct durata_activity *a)
 
 /* ------------------------------------------------------------ claiming */
 
-/* Pre-claimed work may queue deeper than claimed work: it is already
- * locked for this node, and the queue only absorbs bursts. */
-#define PRECLAIM_DEPTH 64
+/* How much claimed work may wait per worker thread. Steps take
+ * milliseconds, so a deep queue costs nothing and lets one claim (or the
+ * commits that pre-claim) feed the workers for a while. Activities may run
+ * long and their leases are renewed only while they run, so their queue
+ * stays short. */
+#define ORCH_DEPTH 64
+#define ACT_DEPTH 4
+
+static size_t
+orch_cap(const struct dt_dispatcher *d)
+{
+    return (size_t)d->n_orch_threads * ORCH_DEPTH;
+}
+
+static size_t
+act_cap(const struct dt_dispatcher *d)
+{
+    return (size_t)d->n_act_threads * ACT_DEPTH;
+}
 
 bool
 dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind)
@@ -98,8 +114,7 @@ dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind)
     pthread_mutex_lock(&d->mu);
     bool room =
         d->running && !d->stopping &&
-        (kind == DT_WAKE_ORCH ? d->orch_inflight < (size_t)d->n_orch_threads * PRECLAIM_DEPTH
-                              : d->act_inflight < (size_t)d->n_act_threads * PRECLAIM_DEPTH);
+        (kind == DT_WAKE_ORCH ? d->orch_inflight < orch_cap(d) : d->act_inflight < act_cap(d));
     pthread_mutex_unlock(&d->mu);
     return room;
 }
@@ -289,7 +304,7 @@ static void *
 dispatcher_main(void *arg)
 {
     struct dt_dispatcher *d = arg;
-    size_t cap_orch = (size_t)d->n_orch_threads * 2, cap_act = (size_t)d->n_act_threads * 2;
+    size_t cap_orch = orch_cap(d), cap_act = act_cap(d);
     pthread_setname_np(pthread_self(), "dt-dispatch");
     pthread_mutex_lock(&d->mu);
     while (!d->stopping) {

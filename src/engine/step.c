@@ -241,11 +241,11 @@ build(struct step_ctx *s, const char *id)
     st->state = dt_instance_clone(s->inst);
     if (!st->instance_id || !st->lock_owner || !st->state)
         return DURATA_ENOMEM;
-    st->state->updated_ms = s->now;
     if (durata_status_is_terminal(s->inst->status)) {
         st->clear_inbox = true; /* late messages for a finished instance */
         return 0;
     }
+    st->state->updated_ms = s->now;
     struct dt_event *os = dt_event_new(DURATA_EV_ORCHESTRATOR_STARTED, s->now);
     if (!os || (rc = dt_event_list_push_take(&s->fresh, os)) < 0)
         return DURATA_ENOMEM;

@@ -44,6 +44,7 @@ dt_event_free(struct dt_event *e)
     free(e->parent_instance_id);
     free(e->parent_execution_id);
     free(e->parent_name);
+    free(e->encoded);
     free(e);
 }
 
@@ -69,6 +70,7 @@ dt_event_clone(const struct dt_event *e)
     c->name = c->version = c->input = c->result = NULL;
     c->instance_id = c->execution_id = NULL;
     c->parent_instance_id = c->parent_execution_id = c->parent_name = NULL;
+    c->encoded = NULL;
     c->failure = dt_failure_clone(e->failure);
     if (e->failure && !c->failure)
         goto out_free;

@@ -68,6 +68,7 @@ struct dt_event {
     char *parent_name;
     int32_t parent_task_id;
     bool recurse;
+    char *encoded; /* cached JSON text (dt_event_precode); not copied by clone */
 };
 
 /* Returns a zeroed event of that type (event_id, task_id, parent_task_id
@@ -84,6 +85,11 @@ struct durata_failure *dt_failure_new(const char *type, const char *message, con
 
 /* Encodes e as a JSON object text (malloc'd, caller frees); NULL on OOM. */
 char *dt_event_to_json(const struct dt_event *e);
+/* Encodes e once into e->encoded so the store's writer thread only copies
+ * the text. The event must not change afterwards. Errors are left for the
+ * store to report when it encodes again. */
+void dt_event_precode(struct dt_event *e);
+
 /* Decodes JSON text made by dt_event_to_json. DURATA_EJSON / DURATA_ECORRUPT
  * on bad input; *out is the caller's. */
 DURATA_MUST_CHECK int dt_event_from_json(const char *json, struct dt_event **out);

@@ -286,6 +286,10 @@ dt_event_encode(const struct dt_event *e, char **out)
     int rc;
 
     *out = NULL;
+    if (e && e->encoded) {
+        *out = strdup(e->encoded);
+        return *out ? 0 : DURATA_ENOMEM;
+    }
     if (!e || !(tf = type_by_value(e->type)))
         return DURATA_EINVAL;
     o = json_object();
@@ -551,4 +555,11 @@ dt_failure_decode(const char *text, struct durata_failure **out)
     rc = failure_from_object(o, out);
     json_decref(o);
     return rc;
+}
+
+void
+dt_event_precode(struct dt_event *e)
+{
+    if (e && !e->encoded && dt_event_encode(e, &e->encoded) < 0)
+        e->encoded = NULL;
 }

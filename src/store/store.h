@@ -236,6 +236,10 @@ struct dt_write {
 struct dt_write *dt_write_new(enum dt_write_kind kind);
 /* Frees the unit and everything it owns (including results). NULL ok. */
 void dt_write_free(struct dt_write *w);
+/* Encodes every event the unit carries (dt_event_precode), so a submitting
+ * thread does that work instead of the store's single writer. */
+void dt_write_precode(struct dt_write *w);
+
 /* Releases what a Create owns (the struct itself is caller storage). */
 void dt_create_release(struct dt_create *c);
 

@@ -105,3 +105,48 @@ dt_write_free(struct dt_write *w)
     }
     free(w);
 }
+
+static void
+precode_msg(struct dt_msg *m)
+{
+    if (m)
+        dt_event_precode(m->event);
+}
+
+static void
+precode_create(struct dt_create *c)
+{
+    precode_msg(c->start);
+    precode_msg(c->on_conflict);
+}
+
+void
+dt_write_precode(struct dt_write *w)
+{
+    switch (w->kind) {
+    case DT_W_CREATE:
+        precode_create(&w->u.create);
+        return;
+    case DT_W_SEND:
+        precode_msg(w->u.send.msg);
+        return;
+    case DT_W_STEP:
+        for (size_t i = 0; i < w->u.step.append.count; i++)
+            dt_event_precode(w->u.step.append.items[i]);
+        for (size_t i = 0; i < w->u.step.outbox.count; i++)
+            precode_msg(w->u.step.outbox.items[i]);
+        for (size_t i = 0; i < w->u.step.n_creates; i++)
+            precode_create(&w->u.step.creates[i]);
+        return;
+    case DT_W_TASK_DONE:
+        precode_msg(w->u.task_done.result);
+        return;
+    case DT_W_TASK_RELEASE:
+    case DT_W_RENEW:
+    case DT_W_CLAIM_INSTANCES:
+    case DT_W_CLAIM_TASKS:
+    case DT_W_PURGE:
+    case DT_W_PURGE_MANY:
+        return;
+    }
+}
