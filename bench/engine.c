@@ -4,10 +4,10 @@
  *
  * For each N of --sizes it measures, on fresh store files in a temporary
  * directory:
- *  1. starts/s: N durable starts from 4 client threads while the hub does
+ *  1. starts/s: N durable starts from CLIENTS (32) threads while the hub does
  *     no orchestration work (starts are scheduled an hour ahead, so the hub
  *     runs its committer — group commit — but nothing becomes visible);
- *  2. single/s: N one-activity orchestrations, started from 4 threads with
+ *  2. single/s: N one-activity orchestrations, started from 32 threads with
  *     the hub running, end to end until all are Completed;
  *  3. fan-out/s: N/10 orchestrations of 10 activities + when_all, on the
  *     same store;

@@ -166,3 +166,15 @@ durata_instance_free(struct durata_instance *inst)
     free(inst->parent_id);
     free(inst);
 }
+
+void
+durata_page_free(struct durata_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->count; i++)
+        durata_instance_free(p->items[i]);
+    free(p->items);
+    free(p->continuation);
+    free(p);
+}

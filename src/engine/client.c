@@ -318,15 +318,3 @@ durata_query(struct durata_hub *hub, const struct durata_filter *f, size_t limit
         return DURATA_EINVAL;
     return hub->store->ops->query(hub->store, f ? f : &none, limit, continuation, out);
 }
-
-void
-durata_page_free(struct durata_page *p)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < p->count; i++)
-        durata_instance_free(p->items[i]);
-    free(p->items);
-    free(p->continuation);
-    free(p);
-}

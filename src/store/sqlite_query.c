@@ -184,18 +184,6 @@ token_decode(const char *token, int64_t *created_ms, char **id)
 
 /* ---------------------------------------------------------------- query */
 
-static void
-page_free(struct durata_page *p)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < p->count; i++)
-        durata_instance_free(p->items[i]);
-    free(p->items);
-    free(p->continuation);
-    free(p);
-}
-
 static int
 page_push(struct durata_page *p, size_t *cap, struct durata_instance *inst)
 {
@@ -275,7 +263,7 @@ dt_sq_query(struct dt_store *store, const struct durata_filter *f, size_t limit,
 out_free_id:
     free(after_id);
     if (rc < 0) {
-        page_free(page);
+        durata_page_free(page);
         return rc;
     }
     *out = page;
