@@ -343,11 +343,25 @@ phase_starts(const char *path, struct bench_shared *sh, struct bench_result *r)
     return rc;
 }
 
+/* Prints the group-commit figures of a phase (progress, on stderr). */
+static void
+print_commits(const char *phase, const struct durata_hub_stats *a, const struct durata_hub_stats *b,
+              double seconds)
+{
+    uint64_t commits = b->commits - a->commits, units = b->units - a->units;
+    fprintf(stderr, "bench:   %s: %llu commits (%.0f/s), %.1f units per commit, %llu steps\n",
+            phase, (unsigned long long)commits, (double)commits / seconds,
+            commits ? (double)units / (double)commits : 0.0,
+            (unsigned long long)(b->steps - a->steps));
+}
+
 /* Starts count instances of name and waits for all of them; seconds. */
 static int
 run_to_completion(struct durata_hub *hub, struct bench_shared *sh, const char *name, size_t count,
                   double *seconds)
 {
+    struct durata_hub_stats before, after;
+    durata_hub_get_stats(hub, &before);
     atomic_store(&sh->done, 0);
     int64_t t0 = mono_us();
     int rc = start_many(hub, name, count, 0);
@@ -355,6 +369,8 @@ run_to_completion(struct durata_hub *hub, struct bench_shared *sh, const char *n
     if (rc == 0)
         rc = wait_done(hub, sh, (long)count);
     *seconds = (double)(mono_us() - t0) / 1e6;
+    durata_hub_get_stats(hub, &after);
+    print_commits(name, &before, &after, *seconds);
     return rc;
 }
 

@@ -182,6 +182,18 @@ void durata_hub_close(struct durata_hub *hub);
  * negative code. For tests and single-threaded embedders. */
 DURATA_MUST_CHECK int durata_hub_run_pending(struct durata_hub *hub, int max_items);
 
+/* Counters since the hub was opened (for metrics and benchmarks). */
+struct durata_hub_stats {
+    uint64_t commits;       /* store transactions (group commits) */
+    uint64_t units;         /* write units in them */
+    uint64_t largest_batch; /* most units in one commit */
+    uint64_t steps;         /* orchestration steps run */
+    uint64_t activities;    /* activity executions */
+};
+
+/* A consistent snapshot of the counters. */
+void durata_hub_get_stats(struct durata_hub *hub, struct durata_hub_stats *out);
+
 /* ----------------------------------------------------- orchestrator runtime */
 
 struct durata_orch; /* the context of one replay; owned by the runtime */

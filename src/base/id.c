@@ -46,6 +46,19 @@ dt_id_random(char out[DT_ID_RANDOM_SIZE])
     return 0;
 }
 
+int
+dt_id_ordered(int64_t now_ms, char out[DT_ID_RANDOM_SIZE])
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = dt_id_random(out);
+    if (rc < 0)
+        return rc;
+    uint64_t t = now_ms < 0 ? 0 : (uint64_t)now_ms;
+    for (int i = 11; i >= 0; i--, t >>= 4)
+        out[i] = hex[t & 0x0f];
+    return 0;
+}
+
 void
 dt_uuid_v5(const char *name, size_t len, char out[37])
 {

@@ -13,12 +13,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* 32 lowercase hex chars + NUL (a random 128-bit id, like a GUID "N"). */
 #define DT_ID_RANDOM_SIZE 33
 
 /* Writes a fresh random id. DURATA_ESYS when the OS has no randomness. */
 DURATA_MUST_CHECK int dt_id_random(char out[DT_ID_RANDOM_SIZE]);
+
+/* Like dt_id_random, but the first 12 hex digits are the wall clock in
+ * milliseconds, so ids generated later sort later. Instance ids made this
+ * way keep a hub's recent instances together in the store's indexes (a
+ * random id touches a random page of every index on each write). */
+DURATA_MUST_CHECK int dt_id_ordered(int64_t now_ms, char out[DT_ID_RANDOM_SIZE]);
 
 /* Name-based UUID v5 of `name` in durata's fixed namespace, lowercase with
  * dashes ("xxxxxxxx-xxxx-5xxx-yxxx-xxxxxxxxxxxx") + NUL. */

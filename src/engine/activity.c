@@ -142,6 +142,7 @@ void
 dt_activity_execute(struct durata_hub *hub, struct dt_task *task)
 {
     struct durata_activity a = {.hub = hub, .task = task};
+    atomic_fetch_add(&hub->n_activities, 1);
     atomic_init(&a.cancelled, false);
     const struct dt_registration *reg = dt_registry_find(&hub->activities, task->name);
     if (!reg) {

@@ -122,7 +122,7 @@ durata_start(struct durata_hub *hub, const struct durata_start_options *o, char 
     const char *id = o->instance_id;
     int rc;
     if (!id) {
-        if ((rc = dt_id_random(gen)) < 0)
+        if ((rc = dt_id_ordered(dt_hub_now(hub), gen)) < 0)
             return rc;
         id = gen;
     }

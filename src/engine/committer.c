@@ -31,6 +31,10 @@ commit_batch(struct dt_committer *c, struct dt_write **units, size_t n)
 {
     pthread_mutex_lock(&c->commit_mu);
     int rc = c->store->ops->commit(c->store, units, n);
+    c->batches++;
+    c->units += n;
+    if (n > c->largest_batch)
+        c->largest_batch = n;
     if (rc < 0)
         dt_log(DT_LOG_ERROR, "store commit failed", "error", durata_strerror(rc), NULL);
     if (c->after)
@@ -103,10 +107,6 @@ committer_main(void *arg)
             c->tail = NULL;
         last->next = NULL;
         c->count -= n;
-        c->batches++;
-        c->units += n;
-        if (n > c->largest_batch)
-            c->largest_batch = n;
         pthread_cond_broadcast(&c->done_cv); /* space for blocked submitters */
         pthread_mutex_unlock(&c->mu);
         run_one_batch(c, list, n);

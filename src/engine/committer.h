@@ -56,7 +56,7 @@ struct dt_committer {
     bool stopping;
     pthread_t thread;
 
-    /* statistics, guarded by mu */
+    /* statistics, guarded by commit_mu */
     uint64_t batches;
     uint64_t units;
     size_t largest_batch;

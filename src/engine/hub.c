@@ -379,3 +379,17 @@ durata_hub_run_pending(struct durata_hub *hub, int max_items)
         return DURATA_EBUSY;
     return dt_dispatcher_run_pending(&hub->dispatcher, max_items);
 }
+
+void
+durata_hub_get_stats(struct durata_hub *hub, struct durata_hub_stats *out)
+{
+    if (!hub || !out)
+        return;
+    pthread_mutex_lock(&hub->committer.commit_mu);
+    out->commits = hub->committer.batches;
+    out->units = hub->committer.units;
+    out->largest_batch = hub->committer.largest_batch;
+    pthread_mutex_unlock(&hub->committer.commit_mu);
+    out->steps = atomic_load(&hub->n_steps);
+    out->activities = atomic_load(&hub->n_activities);
+}

@@ -19,6 +19,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct dt_registration {
@@ -46,9 +47,11 @@ struct durata_hub {
     struct dt_dispatcher dispatcher;
 
     pthread_mutex_t mu;
-    pthread_cond_t progress_cv; /* broadcast after batches holding steps */
-    uint64_t progress;          /* guarded by mu: count of such batches */
-    bool started;               /* guarded by mu */
+    pthread_cond_t progress_cv;   /* broadcast after batches holding steps */
+    uint64_t progress;            /* guarded by mu: count of such batches */
+    atomic_uint_fast64_t n_steps; /* counters for durata_hub_get_stats */
+    atomic_uint_fast64_t n_activities;
+    bool started; /* guarded by mu */
 };
 
 int64_t dt_hub_now(struct durata_hub *hub);

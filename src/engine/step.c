@@ -267,6 +267,7 @@ void
 dt_step_execute(struct durata_hub *hub, const char *instance_id)
 {
     struct step_ctx s = {.hub = hub, .now = dt_hub_now(hub)};
+    atomic_fetch_add(&hub->n_steps, 1);
     int rc = build(&s, instance_id);
     if (rc == 0) {
         dt_committer_submit_free(&hub->committer, s.w);

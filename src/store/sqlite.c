@@ -231,7 +231,7 @@ static int
 conn_configure(struct dt_sq_conn *c, bool writer)
 {
     const char *common = "PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;";
-    const char *role = writer ? "PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864;"
+    const char *role = writer ? "PRAGMA page_size = 2048; PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864;"
                               : "PRAGMA cache_size = -4096; PRAGMA query_only = 1;";
     int rc;
 
