@@ -30,6 +30,24 @@ test_random_id_is_32_lowercase_hex(void **state)
 }
 
 static void
+test_ordered_ids_sort_by_time_and_differ(void **state)
+{
+    char a[DT_ID_RANDOM_SIZE], b[DT_ID_RANDOM_SIZE], c[DT_ID_RANDOM_SIZE];
+
+    (void)state;
+    assert_int_equal(dt_id_ordered(1700000000000, a), 0);
+    assert_int_equal(dt_id_ordered(1700000000001, b), 0);
+    assert_int_equal(dt_id_ordered(1700000000001, c), 0);
+    assert_int_equal(strlen(a), 32);
+    assert_memory_equal(a, "018bcfe56800", 12); /* 1700000000000 in hex */
+    assert_true(strcmp(a, b) < 0);
+    assert_string_not_equal(b, c); /* same millisecond: the random part differs */
+    assert_memory_equal(b, c, 12);
+    for (size_t i = 0; i < 32; i++)
+        assert_non_null(strchr("0123456789abcdef", a[i]));
+}
+
+static void
 test_random_ids_differ(void **state)
 {
     enum { N = 200 };
@@ -173,6 +191,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_id_is_32_lowercase_hex),
         cmocka_unit_test(test_random_ids_differ),
+        cmocka_unit_test(test_ordered_ids_sort_by_time_and_differ),
         cmocka_unit_test(test_uuid_v5_matches_reference_values),
         cmocka_unit_test(test_uuid_v5_is_deterministic_and_differs_per_name),
         cmocka_unit_test(test_id_check_accepts_valid_ids),
