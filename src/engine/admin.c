@@ -37,6 +37,8 @@ durata_purge(struct durata_hub *hub, const char *instance_id, int *deleted)
     rc = dt_committer_run(&hub->committer, w);
     if (rc == 0 && deleted)
         *deleted = w->u.purge.deleted;
+    if (rc == 0 && w->u.purge.deleted)
+        dt_hcache_drop(&hub->hcache, instance_id);
     dt_write_free(w);
     return rc;
 }
@@ -167,6 +169,7 @@ durata_rewind(struct durata_hub *hub, const char *instance_id, const char *reaso
     if (!(w = dt_write_new(DT_W_STEP)) || (rc = rewind_unit(hub, inst, &history, reason, w)) < 0)
         goto out;
     rc = dt_committer_run(&hub->committer, w);
+    dt_hcache_drop(&hub->hcache, instance_id); /* its history was rewritten */
     if (rc == 0)
         dt_log(DT_LOG_INFO, "instance rewound", "instanceId", instance_id, "reason", reason, NULL);
 out:

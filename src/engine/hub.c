@@ -300,6 +300,7 @@ durata_hub_open(struct durata_hub **out, const struct durata_hub_options *o)
         goto out_free;
     dt_committer_init(&hub->committer, hub->store, dt_hub_after_commit, hub);
     dt_dispatcher_init(&hub->dispatcher, hub);
+    dt_hcache_init(&hub->hcache, 4096, 1 << 20);
     *out = hub;
     return 0;
 out_free:
@@ -357,6 +358,7 @@ durata_hub_close(struct durata_hub *hub)
         return;
     durata_hub_stop(hub);
     dt_dispatcher_release(&hub->dispatcher);
+    dt_hcache_release(&hub->hcache);
     dt_committer_release(&hub->committer);
     dt_store_close(hub->store);
     registry_release(&hub->orchestrators);

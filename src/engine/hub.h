@@ -16,6 +16,7 @@
 #include "durata.h"
 #include "engine/committer.h"
 #include "engine/dispatch.h"
+#include "engine/hcache.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -45,6 +46,7 @@ struct durata_hub {
     struct dt_registry activities;
     struct dt_committer committer;
     struct dt_dispatcher dispatcher;
+    struct dt_hcache hcache;
 
     pthread_mutex_t mu;
     pthread_cond_t progress_cv;   /* broadcast after batches holding steps */

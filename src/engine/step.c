@@ -211,6 +211,22 @@ replay(struct step_ctx *s)
     return rc;
 }
 
+/* The history from the cache when it is still the store's, else read. */
+static int
+load_history(struct step_ctx *s, const char *id)
+{
+    struct dt_store *store = s->hub->store;
+    size_t cached, stored;
+    if (dt_hcache_take(&s->hub->hcache, id, s->inst->execution_id, s->inst->updated_ms, &s->past,
+                       &cached)) {
+        int rc = store->ops->history_len(store, id, &stored);
+        if (rc == 0 && stored == cached)
+            return 0;
+        dt_event_list_release(&s->past);
+    }
+    return store->ops->get_history(store, id, &s->past);
+}
+
 static int
 load(struct step_ctx *s, const char *id)
 {
@@ -220,10 +236,66 @@ load(struct step_ctx *s, const char *id)
         return rc;
     if ((rc = store->ops->get_inbox(store, id, s->now, &s->inbox)) < 0)
         return rc;
-    if ((rc = store->ops->get_history(store, id, &s->past)) < 0)
+    if ((rc = load_history(s, id)) < 0)
         return rc;
     s->started = find_started(&s->past) != NULL;
     return 0;
+}
+
+/* A step's write with what the cache needs once it committed. */
+struct step_req {
+    struct dt_commit_req req; /* first: the committer hands back &req */
+    struct durata_hub *hub;
+    struct dt_event_list past;
+};
+
+/* After the commit: the new history (past + appended) goes to the cache,
+ * unless the instance ended. Runs on the committer thread. */
+static void
+step_committed(struct dt_commit_req *req, int rc)
+{
+    struct step_req *sr = (struct step_req *)req;
+    struct dt_step *st = &req->unit->u.step;
+    if (rc == 0 && st->state && !durata_status_is_terminal(st->state->status)) {
+        struct dt_event_list *l = &sr->past;
+        if (st->replace_history)
+            dt_event_list_release(l);
+        for (size_t i = 0; i < st->append.count && rc == 0; i++) {
+            struct dt_event *e = st->append.items[i];
+            st->append.items[i] = NULL;
+            free(e->encoded); /* the text was for the store only */
+            e->encoded = NULL;
+            rc = dt_event_list_push_take(l, e);
+        }
+        if (rc == 0)
+            dt_hcache_put(&sr->hub->hcache, st->instance_id, st->state->execution_id,
+                          st->state->updated_ms, l);
+    } else if (rc < 0 && rc != DURATA_ECONFLICT) {
+        dt_log(DT_LOG_WARN, "step write failed", "instanceId", st->instance_id, "error",
+               durata_strerror(rc), NULL);
+    }
+    dt_event_list_release(&sr->past);
+    dt_write_free(req->unit);
+    free(sr);
+}
+
+/* Queues the step's write; the history read for it goes along. */
+static void
+submit(struct step_ctx *s)
+{
+    struct step_req *sr = calloc(1, sizeof(*sr));
+    if (!sr) {
+        dt_committer_submit_free(&s->hub->committer, s->w);
+        s->w = NULL;
+        return;
+    }
+    sr->req.unit = s->w;
+    sr->req.done = step_committed;
+    sr->hub = s->hub;
+    sr->past = s->past;
+    s->past = (struct dt_event_list){0};
+    s->w = NULL;
+    dt_committer_submit(&s->hub->committer, &sr->req);
 }
 
 static int
@@ -270,8 +342,7 @@ dt_step_execute(struct durata_hub *hub, const char *instance_id)
     atomic_fetch_add(&hub->n_steps, 1);
     int rc = build(&s, instance_id);
     if (rc == 0) {
-        dt_committer_submit_free(&hub->committer, s.w);
-        s.w = NULL;
+        submit(&s);
     } else if (rc != DURATA_ENOTFOUND) {
         /* The lock expires and the step is tried again. */
         dt_log(DT_LOG_ERROR, "orchestration step failed", "instanceId", instance_id, "error",

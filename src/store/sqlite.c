@@ -97,6 +97,8 @@ static const char *const sq_sql[DT_SQ_COUNT_] = {
         " RETURNING id, instance_id, execution_id, task_id, name, input, deliveries",
     [DT_SQ_GET_INSTANCE] = "SELECT " DT_SQ_INSTANCE_COLUMNS " FROM instances WHERE id = ?1",
     [DT_SQ_GET_HISTORY] = "SELECT event FROM history WHERE instance_id = ?1 ORDER BY seq",
+    /* Positions run from 0 without gaps (appends start at the count). */
+    [DT_SQ_HISTORY_LEN] = "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?1",
     [DT_SQ_GET_INBOX] = "SELECT id, execution_id, visible_ms, event FROM inbox"
                         " WHERE instance_id = ?1 AND visible_ms <= ?2 ORDER BY id",
     [DT_SQ_NEXT_DUE] = "SELECT MIN(t) FROM ("
@@ -231,7 +233,8 @@ static int
 conn_configure(struct dt_sq_conn *c, bool writer)
 {
     const char *common = "PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;";
-    const char *role = writer ? "PRAGMA page_size = 2048; PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864;"
+    const char *role = writer ? "PRAGMA page_size = 2048; PRAGMA cache_size = -16384; PRAGMA "
+                                "journal_size_limit = 67108864;"
                               : "PRAGMA cache_size = -4096; PRAGMA query_only = 1;";
     int rc;
 
@@ -355,6 +358,7 @@ static const struct dt_store_ops sq_ops = {
     .commit = dt_sq_commit,
     .get_instance = dt_sq_get_instance,
     .get_history = dt_sq_get_history,
+    .history_len = dt_sq_history_len,
     .get_inbox = dt_sq_get_inbox,
     .query = dt_sq_query,
     .next_due = dt_sq_next_due,

@@ -54,6 +54,7 @@ enum dt_sq_id {
     DT_SQ_CLAIM_TASKS,
     DT_SQ_GET_INSTANCE,
     DT_SQ_GET_HISTORY,
+    DT_SQ_HISTORY_LEN,
     DT_SQ_GET_INBOX,
     DT_SQ_NEXT_DUE,
     DT_SQ_COUNT_STATUS,
@@ -184,6 +185,7 @@ DURATA_MUST_CHECK int dt_sq_read_instance(sqlite3_stmt *st, struct durata_instan
 
 int dt_sq_get_instance(struct dt_store *store, const char *id, struct durata_instance **out);
 int dt_sq_get_history(struct dt_store *store, const char *id, struct dt_event_list *out);
+int dt_sq_history_len(struct dt_store *store, const char *id, size_t *out);
 int dt_sq_get_inbox(struct dt_store *store, const char *id, int64_t now_ms,
                     struct dt_msg_list *out);
 int dt_sq_next_due(struct dt_store *store, int64_t now_ms, int64_t *out_ms);

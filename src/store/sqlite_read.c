@@ -134,6 +134,25 @@ dt_sq_get_history(struct dt_store *store, const char *id, struct dt_event_list *
     return rc;
 }
 
+int
+dt_sq_history_len(struct dt_store *store, const char *id, size_t *out)
+{
+    struct dt_sq_reader *r;
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!id || !out)
+        return DURATA_EINVAL;
+    if ((rc = reader_stmt(store, DT_SQ_HISTORY_LEN, id, &r, &st)) < 0)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = (size_t)sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    }
+    return reader_finish(r, st, rc, "history length");
+}
+
 /* A message from a row (id, execution_id, visible_ms, event). */
 static int
 read_msg(sqlite3_stmt *st, const char *instance_id, struct dt_msg **out)

@@ -257,6 +257,10 @@ struct dt_store_ops {
     /* The current execution's history, in order, appended to *out. */
     int (*get_history)(struct dt_store *s, const char *id, struct dt_event_list *out);
 
+    /* How many events the current execution's history holds (cheap: no
+     * event is read). 0 for an unknown instance. */
+    int (*history_len)(struct dt_store *s, const char *id, size_t *out);
+
     /* The instance's messages visible at now_ms, in arrival order. */
     int (*get_inbox)(struct dt_store *s, const char *id, int64_t now_ms, struct dt_msg_list *out);
 

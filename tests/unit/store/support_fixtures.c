@@ -278,11 +278,14 @@ size_t
 fx_history_len(struct dt_store *s, const char *id)
 {
     struct dt_event_list l = {0};
-    size_t n;
+    size_t n, counted = 99;
 
     assert_int_equal(s->ops->get_history(s, id, &l), 0);
     n = l.count;
     dt_event_list_release(&l);
+    /* history_len must agree with what get_history returns */
+    assert_int_equal(s->ops->history_len(s, id, &counted), 0);
+    assert_int_equal(counted, n);
     return n;
 }
 

@@ -1,0 +1,57 @@
+/*
+ * hcache.h — the history cache: decoded histories of recently stepped
+ * instances, so a step reads only its new messages (DESIGN: "steps are cheap
+ * at any history length").
+ *
+ * Owns: entries keyed by instance id, each holding the history as the step
+ * that produced it committed it, with the execution id, the instance's
+ * updated time and the event count it was written with. The store stays the
+ * truth: a step takes an entry out only if those three still match what the
+ * store says (another process or an admin rewrite changes at least one), and
+ * puts back the new history only after its write committed.
+ * Bounded: at most max_entries instances and max_events events; the least
+ * recently used entries go first.
+ * Threading: all calls lock `mu`; an entry taken out belongs to its taker.
+ */
+#ifndef DT_ENGINE_HCACHE_H
+#define DT_ENGINE_HCACHE_H
+
+#include "store/event.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dt_hentry;
+
+struct dt_hcache {
+    pthread_mutex_t mu;
+    struct dt_hentry **buckets; /* chained hash by id */
+    size_t n_buckets;
+    struct dt_hentry *lru_head, *lru_tail; /* most recent first */
+    size_t entries, events;
+    size_t max_entries, max_events;
+    uint64_t hits, misses; /* statistics */
+};
+
+void dt_hcache_init(struct dt_hcache *c, size_t max_entries, size_t max_events);
+void dt_hcache_release(struct dt_hcache *c);
+
+/* Takes the entry for id out of the cache when it matches execution_id and
+ * updated_ms; its events move into *out (appended; out must be empty) and
+ * the count it was stored with into *count. false (and the entry dropped)
+ * when missing or stale. */
+bool dt_hcache_take(struct dt_hcache *c, const char *id, const char *execution_id,
+                    int64_t updated_ms, struct dt_event_list *out, size_t *count);
+
+/* Stores the history of id (its events are taken; l is left empty). A
+ * previous entry is replaced. Out of memory or over the bounds simply
+ * drops what does not fit. */
+void dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id,
+                   int64_t updated_ms, struct dt_event_list *l);
+
+/* Forgets id (admin rewrites, purge). */
+void dt_hcache_drop(struct dt_hcache *c, const char *id);
+
+#endif
