@@ -217,7 +217,11 @@ durata_get_status(struct durata_hub *hub, const char *instance_id, struct durata
     *out = NULL;
     if ((rc = check_id(hub, instance_id)) < 0)
         return rc;
-    return hub->store->ops->get_instance(hub->store, instance_id, out);
+    rc = hub->store->ops->get_instance(hub->store, instance_id, out);
+    /* After the read: everything it may have seen is durable before it is
+     * shown, so no caller sees a state that a power cut could undo. */
+    dt_committer_barrier(&hub->committer);
+    return rc;
 }
 
 int
@@ -285,6 +289,7 @@ durata_get_history(struct durata_hub *hub, const char *instance_id, struct durat
             goto out_free;
     }
     dt_event_list_release(&l);
+    dt_committer_barrier(&hub->committer); /* see durata_get_status */
     *out = h;
     return 0;
 out_free:
@@ -316,5 +321,7 @@ durata_query(struct durata_hub *hub, const struct durata_filter *f, size_t limit
         limit = 100;
     if (limit > 10000)
         return DURATA_EINVAL;
-    return hub->store->ops->query(hub->store, f ? f : &none, limit, continuation, out);
+    int rc = hub->store->ops->query(hub->store, f ? f : &none, limit, continuation, out);
+    dt_committer_barrier(&hub->committer); /* see durata_get_status */
+    return rc;
 }

@@ -2,8 +2,11 @@
  * committer.c — group commit (see committer.h for the contract).
  *
  * The loop: wait for units; detach the whole queue (up to max_batch); commit
- * them in one store transaction; run the `after` hook; report each unit.
- * Waiters of dt_committer_run sleep on done_cv and check their own flag.
+ * them in one store transaction; run the `after` hook and each request's
+ * `committed` callback; then, pipelined, hand the batch to the syncer
+ * thread, which flushes everything queued with one sync and reports each
+ * unit; otherwise report at once. Waiters of dt_committer_run sleep on
+ * done_cv and check their own flag.
  */
 #include "engine/committer.h"
 
@@ -23,6 +26,8 @@ dt_committer_init(struct dt_committer *c, struct dt_store *store, dt_commit_afte
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->work_cv, NULL);
     pthread_cond_init(&c->done_cv, NULL);
+    pthread_cond_init(&c->sync_cv, NULL);
+    pthread_cond_init(&c->synced_cv, NULL);
 }
 
 /* Commits units[0..n) and runs the hook; the caller holds no lock. */
@@ -65,24 +70,103 @@ finish_list(struct dt_committer *c, struct dt_commit_req *list)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* A flush failed: what it covered may not survive a crash. */
 static void
-run_one_batch(struct dt_committer *c, struct dt_commit_req *list, size_t n)
+fail_unsynced(struct dt_commit_req *list, int rc)
+{
+    for (; list; list = list->next)
+        if (list->unit->rc == 0)
+            list->unit->rc = rc;
+}
+
+/* Queues a committed batch for the syncer thread. */
+static void
+queue_for_sync(struct dt_committer *c, struct dt_commit_req *list)
+{
+    struct dt_commit_req *last = list;
+    while (last->next)
+        last = last->next;
+    pthread_mutex_lock(&c->mu);
+    c->committed_seq++;
+    if (c->sync_tail)
+        c->sync_tail->next = list;
+    else
+        c->sync_head = list;
+    c->sync_tail = last;
+    pthread_cond_signal(&c->sync_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Commits a detached list of requests; async_sync: the syncer thread
+ * makes it durable and reports it, else this call does. */
+static void
+run_one_batch(struct dt_committer *c, struct dt_commit_req *list, size_t n, bool async_sync)
 {
     struct dt_write *stack_units[64];
     struct dt_write **units = n <= 64 ? stack_units : malloc(n * sizeof(*units));
+    size_t i = 0;
     if (!units) {
         for (struct dt_commit_req *r = list; r; r = r->next)
             r->unit->rc = DURATA_ENOMEM;
-        finish_list(c, list);
+    } else {
+        for (struct dt_commit_req *r = list; r; r = r->next)
+            units[i++] = r->unit;
+        (void)commit_batch(c, units, n);
+        if (units != stack_units)
+            free(units);
+    }
+    for (struct dt_commit_req *r = list; r; r = r->next)
+        if (r->committed)
+            r->committed(r, r->unit->rc);
+    if (async_sync) {
+        queue_for_sync(c, list);
         return;
     }
-    size_t i = 0;
-    for (struct dt_commit_req *r = list; r; r = r->next)
-        units[i++] = r->unit;
-    (void)commit_batch(c, units, n);
-    if (units != stack_units)
-        free(units);
+    int rc = c->store_pipelined ? c->store->ops->sync(c->store) : 0;
+    if (rc < 0)
+        fail_unsynced(list, rc);
+    pthread_mutex_lock(&c->mu);
+    c->synced_seq = ++c->committed_seq;
+    pthread_cond_broadcast(&c->synced_cv);
+    pthread_mutex_unlock(&c->mu);
     finish_list(c, list);
+}
+
+static void *
+syncer_main(void *arg)
+{
+    struct dt_committer *c = arg;
+    pthread_setname_np(pthread_self(), "dt-sync");
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->sync_head && !c->sync_stopping)
+            pthread_cond_wait(&c->sync_cv, &c->mu);
+        struct dt_commit_req *list = c->sync_head;
+        if (!list)
+            break;
+        uint64_t target = c->committed_seq;
+        c->sync_head = c->sync_tail = NULL;
+        pthread_mutex_unlock(&c->mu);
+        int rc = c->store->ops->sync(c->store); /* one flush for every batch queued */
+        if (rc < 0)
+            fail_unsynced(list, rc);
+        finish_list(c, list);
+        pthread_mutex_lock(&c->mu);
+        c->synced_seq = target;
+        pthread_cond_broadcast(&c->synced_cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+void
+dt_committer_barrier(struct dt_committer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t target = c->committed_seq;
+    while (c->synced_seq < target)
+        pthread_cond_wait(&c->synced_cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void *
@@ -109,16 +193,48 @@ committer_main(void *arg)
         c->count -= n;
         pthread_cond_broadcast(&c->done_cv); /* space for blocked submitters */
         pthread_mutex_unlock(&c->mu);
-        run_one_batch(c, list, n);
+        run_one_batch(c, list, n, c->syncer_running);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
 }
 
+/* Pipelines durability when the store can. Without the thread (or the
+ * store's support) every batch is made durable before it is reported. */
+static void
+start_syncer(struct dt_committer *c)
+{
+    const struct dt_store_ops *ops = c->store->ops;
+    if (!c->store_pipelined)
+        c->store_pipelined = ops->pipeline && ops->sync && ops->pipeline(c->store) == 0;
+    if (!c->store_pipelined)
+        return;
+    c->sync_stopping = false;
+    if (pthread_create(&c->sync_thread, NULL, syncer_main, c) == 0)
+        c->syncer_running = true;
+}
+
+/* Flushes and reports what the syncer holds, then ends it. */
+static void
+stop_syncer(struct dt_committer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool running = c->syncer_running;
+    c->sync_stopping = true;
+    pthread_cond_signal(&c->sync_cv);
+    pthread_mutex_unlock(&c->mu);
+    if (running)
+        pthread_join(c->sync_thread, NULL);
+    pthread_mutex_lock(&c->mu);
+    c->syncer_running = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
 int
 dt_committer_start(struct dt_committer *c)
 {
+    start_syncer(c);
     pthread_mutex_lock(&c->mu);
     c->stopping = false;
     c->running = true;
@@ -127,6 +243,7 @@ dt_committer_start(struct dt_committer *c)
         pthread_mutex_lock(&c->mu);
         c->running = false;
         pthread_mutex_unlock(&c->mu);
+        stop_syncer(c);
         return DURATA_ESYS;
     }
     return 0;
@@ -147,6 +264,7 @@ dt_committer_stop(struct dt_committer *c)
     pthread_mutex_lock(&c->mu);
     c->running = false;
     pthread_mutex_unlock(&c->mu);
+    stop_syncer(c); /* after the committer: it flushes the last batches */
 }
 
 void
@@ -157,6 +275,8 @@ dt_committer_release(struct dt_committer *c)
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work_cv);
     pthread_cond_destroy(&c->done_cv);
+    pthread_cond_destroy(&c->sync_cv);
+    pthread_cond_destroy(&c->synced_cv);
 }
 
 void
@@ -168,7 +288,7 @@ dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
     pthread_mutex_lock(&c->mu);
     if (!c->running || c->stopping) {
         pthread_mutex_unlock(&c->mu);
-        run_one_batch(c, req, 1);
+        run_one_batch(c, req, 1, false);
         return;
     }
     while (c->count >= c->max_queue && c->running)

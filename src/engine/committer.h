@@ -6,8 +6,14 @@
  * one store transaction (one fsync), then reports each unit's result. While
  * a batch commits, the next one gathers, so the batch size grows with load
  * and one fsync serves many requests.
- * Before dt_committer_start (or after stop), submissions commit at once in
- * the caller's thread, so single-threaded use needs no thread.
+ * When the store supports pipelined durability (ops->pipeline), a second
+ * thread makes batches durable: the committer applies batch n+1 while the
+ * syncer flushes batch n, and a unit is reported (its callback, its waiter)
+ * only once it is durable. Work a commit makes visible is dispatched at
+ * commit time; a crash before the flush loses it together with the commit
+ * that made it visible, and it runs again (at-least-once).
+ * Before dt_committer_start (or after stop), submissions commit and sync at
+ * once in the caller's thread, so single-threaded use needs no thread.
  * Threading: submit from any thread. `mu` guards queue, count, running and
  * stopping; the store is only called by one thread at a time (commit_mu).
  */
@@ -29,6 +35,8 @@ typedef void (*dt_commit_done_fn)(struct dt_commit_req *req, int rc);
 
 struct dt_commit_req {
     struct dt_write *unit;
+    dt_commit_done_fn committed; /* optional: at commit time, before durable;
+                                    must not free req */
     dt_commit_done_fn done;
     void *arg;
     struct dt_commit_req *next; /* queue link, committer-private */
@@ -56,6 +64,17 @@ struct dt_committer {
     bool stopping;
     pthread_t thread;
 
+    /* pipelined durability */
+    bool store_pipelined; /* commits no longer sync by themselves */
+    bool syncer_running;  /* guarded by mu */
+    pthread_t sync_thread;
+    struct dt_commit_req *sync_head, *sync_tail; /* committed, not yet durable */
+    pthread_cond_t sync_cv;                      /* sync queue non-empty or stopping */
+    pthread_cond_t synced_cv;                    /* synced_seq advanced */
+    uint64_t committed_seq;                      /* batches committed; guarded by mu */
+    uint64_t synced_seq;                         /* batches durable; guarded by mu */
+    bool sync_stopping;
+
     /* statistics, guarded by commit_mu */
     uint64_t batches;
     uint64_t units;
@@ -75,6 +94,11 @@ void dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req);
 
 /* Commits w and waits for its result (also w->rc). w stays the caller's. */
 int dt_committer_run(struct dt_committer *c, struct dt_write *w);
+
+/* Waits until every batch committed before the call is durable, so what a
+ * reader sees cannot be lost to a power failure. Returns at once when
+ * nothing is pending (always, without pipelining). */
+void dt_committer_barrier(struct dt_committer *c);
 
 /* Commits units[0..n) (in one batch when the queue is idle) and waits for
  * all of them; results in each unit's rc. */

@@ -249,8 +249,9 @@ struct step_req {
     struct dt_event_list past;
 };
 
-/* After the commit: the new history (past + appended) goes to the cache,
- * unless the instance ended. Runs on the committer thread. */
+/* Once committed (visible, maybe not yet durable): the new history (past +
+ * appended) goes to the cache, unless the instance ended, so the next step,
+ * which may start before the flush, finds it. Committer thread. */
 static void
 step_committed(struct dt_commit_req *req, int rc)
 {
@@ -270,13 +271,19 @@ step_committed(struct dt_commit_req *req, int rc)
         if (rc == 0)
             dt_hcache_put(&sr->hub->hcache, st->instance_id, st->state->execution_id,
                           st->state->updated_ms, l);
-    } else if (rc < 0 && rc != DURATA_ECONFLICT) {
-        dt_log(DT_LOG_WARN, "step write failed", "instanceId", st->instance_id, "error",
-               durata_strerror(rc), NULL);
     }
     dt_event_list_release(&sr->past);
+}
+
+/* Once durable (or failed): the request is done. */
+static void
+step_done(struct dt_commit_req *req, int rc)
+{
+    if (rc < 0 && rc != DURATA_ECONFLICT)
+        dt_log(DT_LOG_WARN, "step write failed", "instanceId", req->unit->u.step.instance_id,
+               "error", durata_strerror(rc), NULL);
     dt_write_free(req->unit);
-    free(sr);
+    free(req);
 }
 
 /* Queues the step's write; the history read for it goes along. */
@@ -290,7 +297,8 @@ submit(struct step_ctx *s)
         return;
     }
     sr->req.unit = s->w;
-    sr->req.done = step_committed;
+    sr->req.committed = step_committed;
+    sr->req.done = step_done;
     sr->hub = s->hub;
     sr->past = s->past;
     s->past = (struct dt_event_list){0};

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 
@@ -343,6 +344,8 @@ sq_close(struct dt_store *store)
     if (!s)
         return;
     dt_sq_checkpointer_stop(s);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
     dt_sq_conn_close(&s->writer);
     for (int i = 0; i < DT_SQ_READERS; i++) {
         dt_sq_conn_close(&s->readers[i].conn);
@@ -363,6 +366,8 @@ static const struct dt_store_ops sq_ops = {
     .query = dt_sq_query,
     .next_due = dt_sq_next_due,
     .counts = dt_sq_counts,
+    .pipeline = dt_sq_pipeline,
+    .sync = dt_sq_sync,
     .close = sq_close,
 };
 
@@ -379,6 +384,7 @@ dt_sqlite_open(const char *path, struct dt_store **out)
     if (!s)
         return DURATA_ENOMEM;
     s->base.ops = &sq_ops;
+    s->wal_fd = -1;
     pthread_mutex_init(&s->write_mu, NULL);
     for (int i = 0; i < DT_SQ_READERS; i++)
         pthread_mutex_init(&s->readers[i].mu, NULL);

@@ -102,6 +102,7 @@ struct dt_sqlite {
     struct dt_sq_reader readers[DT_SQ_READERS];
     atomic_uint next_reader;
     struct dt_sq_checkpointer checkpointer;
+    int wal_fd; /* -1, or the WAL file opened for sync() once pipelined */
 };
 
 /* The columns of an instance row, in the order dt_sq_read_instance reads. */
@@ -186,6 +187,11 @@ DURATA_MUST_CHECK int dt_sq_read_instance(sqlite3_stmt *st, struct durata_instan
 int dt_sq_get_instance(struct dt_store *store, const char *id, struct durata_instance **out);
 int dt_sq_get_history(struct dt_store *store, const char *id, struct dt_event_list *out);
 int dt_sq_history_len(struct dt_store *store, const char *id, size_t *out);
+
+/* ------------------------------------------------------ sqlite_checkpoint.c */
+
+int dt_sq_pipeline(struct dt_store *store);
+int dt_sq_sync(struct dt_store *store);
 int dt_sq_get_inbox(struct dt_store *store, const char *id, int64_t now_ms,
                     struct dt_msg_list *out);
 int dt_sq_next_due(struct dt_store *store, int64_t now_ms, int64_t *out_ms);

@@ -279,6 +279,16 @@ struct dt_store_ops {
      * 8 entries), inbox messages, tasks. */
     int (*counts)(struct dt_store *s, int64_t by_status[8], int64_t *inbox, int64_t *tasks);
 
+    /* Optional pipelined durability (NULL when unsupported). pipeline()
+     * switches the store so that commit() returns once a batch is applied
+     * and visible, before it reaches the disk; sync() then makes every batch
+     * committed before the call durable (one flush for many batches). A
+     * crash before sync() loses a suffix of batches, never one in the
+     * middle. The engine commits batch n+1 while another thread syncs
+     * batch n, and acknowledges a unit only after its sync. */
+    int (*pipeline)(struct dt_store *s);
+    int (*sync)(struct dt_store *s);
+
     void (*close)(struct dt_store *s);
 };
 
