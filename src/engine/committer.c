@@ -5,8 +5,8 @@
  * them in one store transaction; run the `after` hook and each request's
  * `committed` callback; then, pipelined, hand the batch to the syncer
  * thread, which flushes everything queued with one sync and reports each
- * unit; otherwise report at once. Waiters of dt_committer_run sleep on
- * done_cv and check their own flag.
+ * unit; otherwise report at once. A waiter sleeps on a condition of its
+ * own, so a finished batch wakes exactly its waiters.
  */
 #include "engine/committer.h"
 
@@ -25,7 +25,7 @@ dt_committer_init(struct dt_committer *c, struct dt_store *store, dt_commit_afte
     pthread_mutex_init(&c->commit_mu, NULL);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->work_cv, NULL);
-    pthread_cond_init(&c->done_cv, NULL);
+    pthread_cond_init(&c->space_cv, NULL);
     pthread_cond_init(&c->sync_cv, NULL);
     pthread_cond_init(&c->synced_cv, NULL);
 }
@@ -64,9 +64,11 @@ finish_list(struct dt_committer *c, struct dt_commit_req *list)
         list = next;
     }
     pthread_mutex_lock(&c->mu);
-    for (; waiters; waiters = waiters->next)
+    for (; waiters; waiters = waiters->next) {
         waiters->finished = true;
-    pthread_cond_broadcast(&c->done_cv);
+        if (waiters->wake) /* signalled under mu: the waiter is still there */
+            pthread_cond_signal(waiters->wake);
+    }
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -191,7 +193,8 @@ committer_main(void *arg)
             c->tail = NULL;
         last->next = NULL;
         c->count -= n;
-        pthread_cond_broadcast(&c->done_cv); /* space for blocked submitters */
+        if (c->blocked)
+            pthread_cond_broadcast(&c->space_cv);
         pthread_mutex_unlock(&c->mu);
         run_one_batch(c, list, n, c->syncer_running);
         pthread_mutex_lock(&c->mu);
@@ -274,7 +277,7 @@ dt_committer_release(struct dt_committer *c)
     pthread_mutex_destroy(&c->commit_mu);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work_cv);
-    pthread_cond_destroy(&c->done_cv);
+    pthread_cond_destroy(&c->space_cv);
     pthread_cond_destroy(&c->sync_cv);
     pthread_cond_destroy(&c->synced_cv);
 }
@@ -291,8 +294,11 @@ dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
         run_one_batch(c, req, 1, false);
         return;
     }
-    while (c->count >= c->max_queue && c->running)
-        pthread_cond_wait(&c->done_cv, &c->mu);
+    while (c->count >= c->max_queue && c->running) {
+        c->blocked++;
+        pthread_cond_wait(&c->space_cv, &c->mu);
+        c->blocked--;
+    }
     if (c->tail)
         c->tail->next = req;
     else
@@ -303,15 +309,29 @@ dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Submits reqs[0..n) and sleeps until all are finished. */
+static void
+submit_and_wait(struct dt_committer *c, struct dt_commit_req *reqs, size_t n)
+{
+    pthread_cond_t cv;
+    pthread_cond_init(&cv, NULL);
+    for (size_t i = 0; i < n; i++) {
+        reqs[i].wake = &cv;
+        dt_committer_submit(c, &reqs[i]);
+    }
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        while (!reqs[i].finished)
+            pthread_cond_wait(&cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    pthread_cond_destroy(&cv);
+}
+
 int
 dt_committer_run(struct dt_committer *c, struct dt_write *w)
 {
     struct dt_commit_req req = {.unit = w};
-    dt_committer_submit(c, &req);
-    pthread_mutex_lock(&c->mu);
-    while (!req.finished)
-        pthread_cond_wait(&c->done_cv, &c->mu);
-    pthread_mutex_unlock(&c->mu);
+    submit_and_wait(c, &req, 1);
     return w->rc;
 }
 
@@ -321,15 +341,9 @@ dt_committer_run_many(struct dt_committer *c, struct dt_write **units, size_t n)
     struct dt_commit_req reqs[8];
     for (size_t base = 0; base < n; base += 8) {
         size_t m = n - base < 8 ? n - base : 8;
-        for (size_t i = 0; i < m; i++) {
-            reqs[i] = (struct dt_commit_req){.unit = units[base + i]};
-            dt_committer_submit(c, &reqs[i]);
-        }
-        pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < m; i++)
-            while (!reqs[i].finished)
-                pthread_cond_wait(&c->done_cv, &c->mu);
-        pthread_mutex_unlock(&c->mu);
+            reqs[i] = (struct dt_commit_req){.unit = units[base + i]};
+        submit_and_wait(c, reqs, m);
     }
 }
 
@@ -349,11 +363,7 @@ dt_committer_submit_free(struct dt_committer *c, struct dt_write *w)
     if (!req) {
         /* Without memory for the request, commit synchronously instead. */
         struct dt_commit_req local = {.unit = w};
-        dt_committer_submit(c, &local);
-        pthread_mutex_lock(&c->mu);
-        while (!local.finished)
-            pthread_cond_wait(&c->done_cv, &c->mu);
-        pthread_mutex_unlock(&c->mu);
+        submit_and_wait(c, &local, 1);
         dt_write_free(w);
         return;
     }

@@ -41,6 +41,7 @@ struct dt_commit_req {
     void *arg;
     struct dt_commit_req *next; /* queue link, committer-private */
     bool finished;              /* for waiters; guarded by mu */
+    pthread_cond_t *wake;       /* a waiter's own condition, signalled when finished */
 };
 
 /* Called after each batch commits (or fails), before results are reported,
@@ -56,8 +57,9 @@ struct dt_committer {
 
     pthread_mutex_t commit_mu; /* one store commit at a time */
     pthread_mutex_t mu;
-    pthread_cond_t work_cv; /* queue became non-empty or stopping */
-    pthread_cond_t done_cv; /* a batch finished; space in the queue */
+    pthread_cond_t work_cv;  /* queue became non-empty or stopping */
+    pthread_cond_t space_cv; /* room in the queue for blocked submitters */
+    size_t blocked;          /* submitters waiting for room */
     struct dt_commit_req *head, *tail;
     size_t count;
     bool running;
