@@ -315,6 +315,53 @@ test_step_history_positions_detect_concurrent_writer(void **state)
     dt_event_list_release(&h);
 }
 
+/* A unit that fails after it changed rows (here: the state written, then
+ * the history position clashes) leaves no trace, in the middle of a batch
+ * whose other units apply. */
+static void
+test_unit_failing_after_writes_leaves_no_trace_in_its_batch(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_write *w[3];
+
+    assert_int_equal(fx_create(fx->s, "a", "A", 1000), 0);
+    assert_int_equal(fx_create(fx->s, "b", "B", 1000), 0);
+    fx_claim_one(fx->s, "w1", 1000, "a");
+    w[0] = step_unit("a", "w1"); /* a's first step: two events */
+    step_append(w[0], DURATA_EV_ORCHESTRATOR_STARTED, NULL);
+    step_append(w[0], DURATA_EV_EXECUTION_STARTED, "A");
+    w[0]->u.step.state = state_with(fx->s, "a", DURATA_RUNNING);
+    w[0]->u.step.clear_inbox = true;
+    assert_int_equal(fx_commit1(fx->s, w[0]), 0);
+    fx_claim_one(fx->s, "w1", 1000, "b");
+    assert_int_equal(fx_send(fx->s, fx_msg("a", DURATA_EV_EVENT_RAISED, 1000, "e")), 0);
+    fx_claim_one(fx->s, "w1", 1000, "a");
+    w[0] = fx_create_unit("c", "C", 1000);
+    w[1] = step_unit("a", "w1"); /* base 1 clashes after the state write */
+    step_append(w[1], DURATA_EV_EVENT_RAISED, "e");
+    w[1]->u.step.history_base = 1;
+    w[1]->u.step.state = state_with(fx->s, "a", DURATA_COMPLETED);
+    w[1]->u.step.clear_inbox = true;
+    w[2] = step_unit("b", "w1");
+    step_append(w[2], DURATA_EV_ORCHESTRATOR_STARTED, NULL);
+    w[2]->u.step.state = state_with(fx->s, "b", DURATA_RUNNING);
+    fx_commit(fx->s, w, 3);
+    assert_int_equal(w[0]->rc, 0);
+    assert_int_equal(w[1]->rc, DURATA_ECONFLICT);
+    assert_int_equal(w[2]->rc, 0);
+    for (int i = 0; i < 3; i++)
+        dt_write_free(w[i]);
+    struct durata_instance *a = fx_get(fx->s, "a"), *b = fx_get(fx->s, "b");
+    assert_int_equal(a->status, DURATA_RUNNING); /* the state write was undone */
+    assert_int_equal(b->status, DURATA_RUNNING);
+    durata_instance_free(a);
+    durata_instance_free(b);
+    assert_true(fx_exists(fx->s, "c"));
+    assert_int_equal(fx_history_len(fx->s, "a"), 2);
+    assert_int_equal(fx_inbox_len(fx->s, "a", INT64_MAX), 1); /* not consumed */
+    assert_int_equal(fx_history_len(fx->s, "b"), 1);
+}
+
 static void
 test_step_replace_history(void **state)
 {
@@ -547,6 +594,7 @@ const struct CMUnitTest contract_write_tests[] = {
     T(test_batch_units_fail_alone),
     T(test_step_requires_the_lock),
     T(test_step_history_positions_detect_concurrent_writer),
+    T(test_unit_failing_after_writes_leaves_no_trace_in_its_batch),
     T(test_step_replace_history),
     T(test_step_admin_checks_expected_statuses),
     T(test_step_outbox_drops_missing_terminal_and_stale),
