@@ -211,32 +211,33 @@ replay(struct step_ctx *s)
     return rc;
 }
 
-/* The history from the cache when it is still the store's, else read. */
+/* The history from the cache when it is still the store's (same
+ * execution, same updated time, same length), else read. */
 static int
-load_history(struct step_ctx *s, const char *id)
+load_history(struct step_ctx *s, const char *id, size_t stored)
 {
     struct dt_store *store = s->hub->store;
-    size_t cached, stored;
+    size_t cached;
     if (dt_hcache_take(&s->hub->hcache, id, s->inst->execution_id, s->inst->updated_ms, &s->past,
                        &cached)) {
-        int rc = store->ops->history_len(store, id, &stored);
-        if (rc == 0 && stored == cached)
+        if (stored == cached)
             return 0;
         dt_event_list_release(&s->past);
     }
     return store->ops->get_history(store, id, &s->past);
 }
 
+/* One snapshot of the instance, its visible inbox and its history length,
+ * then the history (cached, or read). */
 static int
 load(struct step_ctx *s, const char *id)
 {
     struct dt_store *store = s->hub->store;
-    int rc = store->ops->get_instance(store, id, &s->inst);
+    size_t history_len;
+    int rc = store->ops->load_step(store, id, s->now, &s->inst, &s->inbox, &history_len);
     if (rc < 0)
         return rc;
-    if ((rc = store->ops->get_inbox(store, id, s->now, &s->inbox)) < 0)
-        return rc;
-    if ((rc = load_history(s, id)) < 0)
+    if ((rc = load_history(s, id, history_len)) < 0)
         return rc;
     s->started = find_started(&s->past) != NULL;
     return 0;

@@ -38,6 +38,7 @@
 
 static const char *const sq_sql[DT_SQ_COUNT_] = {
     [DT_SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [DT_SQ_BEGIN_READ] = "BEGIN",
     [DT_SQ_COMMIT] = "COMMIT",
     [DT_SQ_ROLLBACK] = "ROLLBACK",
     [DT_SQ_SAVEPOINT] = "SAVEPOINT unit",
@@ -362,6 +363,7 @@ static const struct dt_store_ops sq_ops = {
     .get_instance = dt_sq_get_instance,
     .get_history = dt_sq_get_history,
     .history_len = dt_sq_history_len,
+    .load_step = dt_sq_load_step,
     .get_inbox = dt_sq_get_inbox,
     .query = dt_sq_query,
     .next_due = dt_sq_next_due,

@@ -25,6 +25,7 @@
 /* Cached statements; see sq_sql[] in sqlite.c for the text of each. */
 enum dt_sq_id {
     DT_SQ_BEGIN,
+    DT_SQ_BEGIN_READ,
     DT_SQ_COMMIT,
     DT_SQ_ROLLBACK,
     DT_SQ_SAVEPOINT,
@@ -187,6 +188,8 @@ DURATA_MUST_CHECK int dt_sq_read_instance(sqlite3_stmt *st, struct durata_instan
 int dt_sq_get_instance(struct dt_store *store, const char *id, struct durata_instance **out);
 int dt_sq_get_history(struct dt_store *store, const char *id, struct dt_event_list *out);
 int dt_sq_history_len(struct dt_store *store, const char *id, size_t *out);
+int dt_sq_load_step(struct dt_store *store, const char *id, int64_t now_ms,
+                    struct durata_instance **inst, struct dt_msg_list *inbox, size_t *history_len);
 
 /* ------------------------------------------------------ sqlite_checkpoint.c */
 

@@ -88,24 +88,62 @@ reader_finish(struct dt_sq_reader *r, sqlite3_stmt *st, int rc, const char *what
     return rc;
 }
 
-int
-dt_sq_get_instance(struct dt_store *store, const char *id, struct durata_instance **out)
+/* The cached statement sid of conn with ?1 = id bound. */
+static int
+conn_stmt(struct dt_sq_conn *conn, enum dt_sq_id sid, const char *id, sqlite3_stmt **st)
 {
-    struct dt_sq_reader *r;
-    sqlite3_stmt *st;
-    int rc;
+    int rc = dt_sq_stmt(conn, sid, st);
+    if (rc < 0)
+        return rc;
+    if (dt_sq_bind_text(*st, 1, id) != SQLITE_OK) {
+        rc = dt_sq_error(conn, sqlite3_errcode(conn->db), "bind");
+        sqlite3_reset(*st);
+        return rc;
+    }
+    return 0;
+}
 
-    if (!id || !out)
-        return DURATA_EINVAL;
-    *out = NULL;
-    if ((rc = reader_stmt(store, DT_SQ_GET_INSTANCE, id, &r, &st)) < 0)
+/* Maps the code a row loop ended with and resets the statement. */
+static int
+stmt_finish(struct dt_sq_conn *conn, sqlite3_stmt *st, int rc, const char *what)
+{
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc > 0)
+        rc = dt_sq_error(conn, rc, what);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int
+instance_on(struct dt_sq_conn *conn, const char *id, struct durata_instance **out)
+{
+    sqlite3_stmt *st;
+    int rc = conn_stmt(conn, DT_SQ_GET_INSTANCE, id, &st);
+    if (rc < 0)
         return rc;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         rc = dt_sq_read_instance(st, out);
     else if (rc == SQLITE_DONE)
         rc = DURATA_ENOTFOUND;
-    return reader_finish(r, st, rc, "get instance");
+    return stmt_finish(conn, st, rc, "get instance");
+}
+
+int
+dt_sq_get_instance(struct dt_store *store, const char *id, struct durata_instance **out)
+{
+    struct dt_sq_reader *r;
+    int rc;
+
+    if (!id || !out)
+        return DURATA_EINVAL;
+    *out = NULL;
+    if ((rc = dt_sq_reader_get(dt_sq_from_store(store), &r)) < 0)
+        return rc;
+    rc = instance_on(&r->conn, id, out);
+    dt_sq_reader_put(r);
+    return rc;
 }
 
 int
@@ -134,23 +172,34 @@ dt_sq_get_history(struct dt_store *store, const char *id, struct dt_event_list *
     return rc;
 }
 
-int
-dt_sq_history_len(struct dt_store *store, const char *id, size_t *out)
+static int
+history_len_on(struct dt_sq_conn *conn, const char *id, size_t *out)
 {
-    struct dt_sq_reader *r;
     sqlite3_stmt *st;
-    int rc;
-
-    if (!id || !out)
-        return DURATA_EINVAL;
-    if ((rc = reader_stmt(store, DT_SQ_HISTORY_LEN, id, &r, &st)) < 0)
+    int rc = conn_stmt(conn, DT_SQ_HISTORY_LEN, id, &st);
+    if (rc < 0)
         return rc;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out = (size_t)sqlite3_column_int64(st, 0);
         rc = SQLITE_DONE;
     }
-    return reader_finish(r, st, rc, "history length");
+    return stmt_finish(conn, st, rc, "history length");
+}
+
+int
+dt_sq_history_len(struct dt_store *store, const char *id, size_t *out)
+{
+    struct dt_sq_reader *r;
+    int rc;
+
+    if (!id || !out)
+        return DURATA_EINVAL;
+    if ((rc = dt_sq_reader_get(dt_sq_from_store(store), &r)) < 0)
+        return rc;
+    rc = history_len_on(&r->conn, id, out);
+    dt_sq_reader_put(r);
+    return rc;
 }
 
 /* A message from a row (id, execution_id, visible_ms, event). */
@@ -179,27 +228,70 @@ read_msg(sqlite3_stmt *st, const char *instance_id, struct dt_msg **out)
     return 0;
 }
 
+static int
+inbox_on(struct dt_sq_conn *conn, const char *id, int64_t now_ms, struct dt_msg_list *out)
+{
+    size_t start = out->count;
+    struct dt_msg *m;
+    sqlite3_stmt *st;
+    int rc = conn_stmt(conn, DT_SQ_GET_INBOX, id, &st);
+
+    if (rc < 0)
+        return rc;
+    if (sqlite3_bind_int64(st, 2, now_ms) != SQLITE_OK)
+        return stmt_finish(conn, st, sqlite3_errcode(conn->db), "bind");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = read_msg(st, id, &m)) < 0 || (rc = dt_msg_list_push_take(out, m)) < 0)
+            break;
+    rc = stmt_finish(conn, st, rc, "get inbox");
+    while (rc < 0 && out->count > start)
+        dt_msg_free(out->items[--out->count]);
+    return rc;
+}
+
 int
 dt_sq_get_inbox(struct dt_store *store, const char *id, int64_t now_ms, struct dt_msg_list *out)
 {
-    size_t start = out ? out->count : 0;
     struct dt_sq_reader *r;
-    struct dt_msg *m;
-    sqlite3_stmt *st;
     int rc;
 
     if (!id || !out)
         return DURATA_EINVAL;
-    if ((rc = reader_stmt(store, DT_SQ_GET_INBOX, id, &r, &st)) < 0)
+    if ((rc = dt_sq_reader_get(dt_sq_from_store(store), &r)) < 0)
         return rc;
-    if (sqlite3_bind_int64(st, 2, now_ms) != SQLITE_OK)
-        return reader_finish(r, st, sqlite3_errcode(r->conn.db), "bind");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = read_msg(st, id, &m)) < 0 || (rc = dt_msg_list_push_take(out, m)) < 0)
-            break;
-    rc = reader_finish(r, st, rc, "get inbox");
-    while (rc < 0 && out->count > start)
-        dt_msg_free(out->items[--out->count]);
+    rc = inbox_on(&r->conn, id, now_ms, out);
+    dt_sq_reader_put(r);
+    return rc;
+}
+
+int
+dt_sq_load_step(struct dt_store *store, const char *id, int64_t now_ms,
+                struct durata_instance **inst, struct dt_msg_list *inbox, size_t *history_len)
+{
+    struct dt_sq_reader *r;
+    int rc;
+
+    if (!id || !inst || !inbox || !history_len)
+        return DURATA_EINVAL;
+    *inst = NULL;
+    if ((rc = dt_sq_reader_get(dt_sq_from_store(store), &r)) < 0)
+        return rc;
+    if ((rc = dt_sq_exec(&r->conn, DT_SQ_BEGIN_READ)) < 0)
+        goto out_put;
+    rc = instance_on(&r->conn, id, inst);
+    if (rc == 0)
+        rc = inbox_on(&r->conn, id, now_ms, inbox);
+    if (rc == 0)
+        rc = history_len_on(&r->conn, id, history_len);
+    /* A read transaction: ending it cannot lose anything. */
+    if (dt_sq_exec(&r->conn, DT_SQ_COMMIT) < 0 && rc == 0)
+        rc = DURATA_ESTORE;
+    if (rc < 0) {
+        durata_instance_free(*inst);
+        *inst = NULL;
+    }
+out_put:
+    dt_sq_reader_put(r);
     return rc;
 }
 

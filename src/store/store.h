@@ -257,6 +257,13 @@ struct dt_store_ops {
     /* The current execution's history, in order, appended to *out. */
     int (*get_history)(struct dt_store *s, const char *id, struct dt_event_list *out);
 
+    /* What a step reads, from one snapshot (one read transaction, so the
+     * reader's page cache is filled once): the instance row, its messages
+     * visible at now_ms (appended to *inbox) and its history length.
+     * DURATA_ENOTFOUND when the instance does not exist. */
+    int (*load_step)(struct dt_store *s, const char *id, int64_t now_ms,
+                     struct durata_instance **inst, struct dt_msg_list *inbox, size_t *history_len);
+
     /* How many events the current execution's history holds (cheap: no
      * event is read). 0 for an unknown instance. */
     int (*history_len)(struct dt_store *s, const char *id, size_t *out);

@@ -363,6 +363,40 @@ test_unit_failing_after_writes_leaves_no_trace_in_its_batch(void **state)
 }
 
 static void
+test_load_step_reads_one_snapshot_of_what_a_step_needs(void **state)
+{
+    struct fx *fx = *state;
+    struct durata_instance *inst = NULL;
+    struct dt_msg_list inbox = {0};
+    size_t len = 99;
+
+    assert_int_equal(fx->s->ops->load_step(fx->s, "nope", 1000, &inst, &inbox, &len),
+                     DURATA_ENOTFOUND);
+    assert_null(inst);
+    assert_int_equal(fx_create(fx->s, "a", "A", 1000), 0);
+    assert_int_equal(fx_send(fx->s, fx_msg("a", DURATA_EV_EVENT_RAISED, 5000, "later")), 0);
+    assert_int_equal(fx->s->ops->load_step(fx->s, "a", 1000, &inst, &inbox, &len), 0);
+    assert_string_equal(inst->id, "a");
+    assert_int_equal(inbox.count, 1); /* the start; the event is not visible yet */
+    assert_int_equal(inbox.items[0]->event->type, DURATA_EV_EXECUTION_STARTED);
+    assert_int_equal(len, 0);
+    durata_instance_free(inst);
+    dt_msg_list_release(&inbox);
+    fx_claim_one(fx->s, "w1", 1000, "a");
+    struct dt_write *w = step_unit("a", "w1");
+    step_append(w, DURATA_EV_ORCHESTRATOR_STARTED, NULL);
+    step_append(w, DURATA_EV_EXECUTION_STARTED, "A");
+    w->u.step.state = state_with(fx->s, "a", DURATA_RUNNING);
+    assert_int_equal(fx_commit1(fx->s, w), 0);
+    assert_int_equal(fx->s->ops->load_step(fx->s, "a", 6000, &inst, &inbox, &len), 0);
+    assert_int_equal(len, 2);
+    assert_int_equal(inst->status, DURATA_RUNNING);
+    assert_int_equal(inbox.count, 2); /* nothing consumed; the event is visible now */
+    durata_instance_free(inst);
+    dt_msg_list_release(&inbox);
+}
+
+static void
 test_step_replace_history(void **state)
 {
     struct fx *fx = *state;
@@ -595,6 +629,7 @@ const struct CMUnitTest contract_write_tests[] = {
     T(test_step_requires_the_lock),
     T(test_step_history_positions_detect_concurrent_writer),
     T(test_unit_failing_after_writes_leaves_no_trace_in_its_batch),
+    T(test_load_step_reads_one_snapshot_of_what_a_step_needs),
     T(test_step_replace_history),
     T(test_step_admin_checks_expected_statuses),
     T(test_step_outbox_drops_missing_terminal_and_stale),
