@@ -4,10 +4,10 @@
  * Owns: opening a hub's SQLite file (creating or migrating its schema) and
  * returning a struct dt_store that implements every op of dt_store_ops.
  * Durability: WAL journal with synchronous=FULL, so a commit() that returned
- * survives power loss. Several processes may share one file: writers wait
- * on each other (busy timeout) instead of failing at once.
- * Threading: the returned store may be used from any thread (see
- * sqlite_impl.h for how it serializes).
+ * survives power loss; after ops->pipeline(), the writer runs at NORMAL and
+ * ops->sync() flushes the WAL (see sqlite_checkpoint.c). Several processes may share one file:
+ * writers wait on each other (busy timeout) instead of failing at once. Threading: the returned
+ * store may be used from any thread (see sqlite_impl.h for how it serializes).
  */
 #ifndef DT_STORE_SQLITE_H
 #define DT_STORE_SQLITE_H
