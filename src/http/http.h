@@ -1,0 +1,152 @@
+/*
+ * http.h — the HTTP front end's shared contract: requests, responses,
+ * routes and the server (libmicrohttpd underneath).
+ *
+ * Owns: the shapes every API module (df_api.c, jobs_api.c, ops.c) works
+ * with, so they never see libmicrohttpd; the route table type; the error
+ * body of DESIGN.md ({"error":{"code","message","field"?}}).
+ * Threading: the server runs handlers on libmicrohttpd's thread pool; a
+ * handler may block (it calls the hub, which waits for durable commits).
+ * A request and its response belong to the one thread handling them.
+ */
+#ifndef DT_HTTP_HTTP_H
+#define DT_HTTP_HTTP_H
+
+#include "durata.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------ config */
+
+struct dt_http_config {
+    const char *host;         /* listen address, "127.0.0.1" by default */
+    int port;                 /* 0 = a free port (dt_http_server_port tells) */
+    size_t max_body_bytes;    /* 0 = 1 MiB; over it: 413 */
+    unsigned max_connections; /* 0 = 1024; over it libmicrohttpd refuses */
+    unsigned threads;         /* handler threads; 0 = 8 */
+    unsigned timeout_s;       /* idle connection timeout; 0 = 30 */
+    const char *const *api_keys; /* NULL-terminated; NULL/empty = no auth */
+};
+
+/* ------------------------------------------------------------ request */
+
+struct dt_http_kv {
+    char *key;
+    char *value;
+};
+
+struct dt_http_req {
+    const char *method;     /* "GET", "POST", ... */
+    const char *path;       /* percent-decoded path, no query */
+    const char *base_url;   /* "http://host:port" as the client reached us
+                               (Host header; X-Forwarded-Proto/Host honoured) */
+    struct dt_http_kv *query; /* decoded query parameters, in order */
+    size_t n_query;
+    struct dt_http_kv *headers;
+    size_t n_headers;
+    const char *body;       /* NUL-terminated; "" when none */
+    size_t body_len;
+    /* Path parameters captured by the route pattern, in pattern order
+     * (e.g. "{id}" and "{event}"), percent-decoded. */
+    const char *params[4];
+    size_t n_params;
+};
+
+/* The value of query parameter `name` (case-insensitive, first match), or
+ * NULL. */
+const char *dt_http_query(const struct dt_http_req *r, const char *name);
+/* Header value (case-insensitive) or NULL. */
+const char *dt_http_header(const struct dt_http_req *r, const char *name);
+/* Parses a query boolean: "true"/"false" (case-insensitive); anything else
+ * (or absent) gives dflt, as Durable Functions treats it. */
+bool dt_http_query_bool(const struct dt_http_req *r, const char *name, bool dflt);
+
+/* ------------------------------------------------------------ response */
+
+struct dt_http_resp {
+    int status;
+    char *content_type;       /* NULL = "application/json; charset=utf-8" */
+    char *body;               /* malloc'd; NULL = empty body */
+    size_t body_len;
+    struct dt_http_kv *headers; /* extra headers (Location, Retry-After, ...) */
+    size_t n_headers;
+};
+
+/* Sets status and a compact JSON body from v (v is taken: decref'd).
+ * Returns 0 or DURATA_ENOMEM. */
+DURATA_MUST_CHECK int dt_http_json(struct dt_http_resp *resp, int status, json_t *v);
+/* Sets status and the raw body text (copied), with content type ctype
+ * (NULL = JSON). */
+DURATA_MUST_CHECK int dt_http_text(struct dt_http_resp *resp, int status, const char *ctype,
+                                   const char *text, size_t len);
+/* The error body of DESIGN.md: {"error":{"code":code,"message":message}}
+ * plus "field" when field is non-NULL. */
+DURATA_MUST_CHECK int dt_http_error(struct dt_http_resp *resp, int status, const char *code,
+                                    const char *message, const char *field);
+/* Adds a response header (copied). */
+DURATA_MUST_CHECK int dt_http_add_header(struct dt_http_resp *resp, const char *key,
+                                         const char *value);
+void dt_http_resp_release(struct dt_http_resp *resp);
+
+/* Maps a DURATA_E* code to an error response (status + code name), for the
+ * generic cases: EINVAL/EJSON 400, ENOTFOUND 404, ECONFLICT 409, ETOOBIG 413,
+ * EGONE 410, EUNKNOWN 400 (unknown orchestrator), EOVERLOAD 503, others 500. */
+DURATA_MUST_CHECK int dt_http_error_from(struct dt_http_resp *resp, int code,
+                                         const char *message);
+
+/* ------------------------------------------------------------ routes */
+
+struct dt_app; /* what handlers share: the hub and the server's settings */
+
+/* A handler fills resp; its return value is 0, or a negative DURATA_E*
+ * code when it could not even build a response (then the server answers
+ * 500). */
+typedef int (*dt_http_handler)(struct dt_app *app, struct dt_http_req *req,
+                               struct dt_http_resp *resp);
+
+/* A route: method ("GET", ...) and a pattern of literal segments and
+ * "{name}" captures, e.g. "/runtime/webhooks/durabletask/instances/{id}".
+ * Literal segments match case-insensitively (Durable Functions matches
+ * operation names like "raiseEvent" that way); a trailing slash in the
+ * request is ignored. A path that matches a pattern with another method
+ * gets 404, as Durable Functions answers (never 405). */
+struct dt_route {
+    const char *method;
+    const char *pattern;
+    dt_http_handler handler;
+    const char *summary; /* one line, for the OpenAPI document */
+};
+
+/* Each API module exports its table, ending with a {NULL} entry. */
+extern const struct dt_route dt_df_routes[];   /* df_api.c */
+extern const struct dt_route dt_jobs_routes[]; /* jobs_api.c */
+extern const struct dt_route dt_ops_routes[];  /* ops.c: /healthz, /readyz */
+
+/* ------------------------------------------------------------ app */
+
+struct dt_app {
+    struct durata_hub *hub;
+    const struct dt_http_config *config;
+    /* Job types known to the job API (built-in demo types and configured
+     * ones), NULL-terminated names; see workers/jobs.h. */
+    const char *const *job_types;
+    bool ready; /* set once the server accepts requests (for /readyz) */
+};
+
+/* ------------------------------------------------------------ server */
+
+struct dt_http_server;
+
+/* Starts listening and serving app with cfg (both must outlive the
+ * server). DURATA_ESYS when the address cannot be bound (logged). */
+DURATA_MUST_CHECK int dt_http_server_start(struct dt_http_server **out, struct dt_app *app,
+                                           const struct dt_http_config *cfg);
+/* The bound port (useful with port 0). */
+int dt_http_server_port(const struct dt_http_server *s);
+/* Stops accepting, finishes running requests, frees. NULL ok. */
+void dt_http_server_stop(struct dt_http_server *s);
+
+#endif
