@@ -3,7 +3,7 @@
 # Runs apt-get only for what is missing, so a second run is instant.
 set -eu
 pkgs="build-essential cmake pkg-config clang-format libsqlite3-dev libjansson-dev
-      libcmocka-dev uuid-dev sqlite3"
+      libcmocka-dev uuid-dev sqlite3 libmicrohttpd-dev libcurl4-openssl-dev curl"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
