@@ -130,6 +130,9 @@ extern const struct dt_route dt_ops_routes[];  /* ops.c: /healthz, /readyz */
 struct dt_app {
     struct durata_hub *hub;
     const struct dt_http_config *config;
+    /* The route tables the server serves, NULL-terminated (the server
+     * itself references none, so it can be tested with any table). */
+    const struct dt_route *const *routes;
     /* Job types known to the job API (built-in demo types and configured
      * ones), NULL-terminated names; see workers/jobs.h. */
     const char *const *job_types;
