@@ -56,6 +56,13 @@ static const char *const sq_sql[DT_SQ_COUNT_] = {
     [DT_SQ_TASKS_DELETE_ALL] = "DELETE FROM tasks WHERE instance_id = ?1",
     [DT_SQ_INBOX_INSERT] = "INSERT INTO inbox (instance_id, execution_id, visible_ms, type, event)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* Delivery in one statement: inserted only when the target exists, is
+     * not terminal (1 Completed, 3 Failed, 4 Canceled, 5 Terminated) and the
+     * message is not for another execution. */
+    [DT_SQ_INBOX_DELIVER] = "INSERT INTO inbox (instance_id, execution_id, visible_ms, type, event)"
+                            " SELECT ?1, ?2, ?3, ?4, ?5 FROM instances WHERE id = ?1"
+                            " AND status NOT IN (1, 3, 4, 5)"
+                            " AND (?2 IS NULL OR execution_id IS NULL OR execution_id = ?2)",
     [DT_SQ_INBOX_DELETE] = "DELETE FROM inbox WHERE id = ?1 AND instance_id = ?2",
     [DT_SQ_HIST_INSERT] = "INSERT INTO history (instance_id, seq, event) VALUES (?1, ?2, ?3)",
     [DT_SQ_STEP_LOCKED_STATE] =

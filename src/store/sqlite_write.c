@@ -108,29 +108,38 @@ dt_sq_delete_instance(struct dt_sq_conn *c, const char *id)
     return 0;
 }
 
-/* Inserts m into target's inbox and sets m->id. */
+/* Inserts m into target's inbox with statement sid (DT_SQ_INBOX_INSERT,
+ * or DT_SQ_INBOX_DELIVER, which may insert nothing); sets m->id to the new
+ * row, or 0 when nothing was inserted. */
 static int
-inbox_insert(struct dt_sq_conn *c, const char *target, struct dt_msg *m)
+inbox_write(struct dt_sq_conn *c, enum dt_sq_id sid, const char *target, struct dt_msg *m)
 {
     sqlite3_stmt *st;
     char *event;
-    int rc, b = 0;
+    int rc, b = 0, changes = 0;
 
+    m->id = 0;
     if ((rc = dt_event_encode(m->event, &event)) < 0)
         return rc;
-    if ((rc = dt_sq_stmt(c, DT_SQ_INBOX_INSERT, &st)) < 0)
+    if ((rc = dt_sq_stmt(c, sid, &st)) < 0)
         goto out_free;
     b |= dt_sq_bind_text(st, 1, target);
     b |= dt_sq_bind_text(st, 2, m->execution_id);
     b |= sqlite3_bind_int64(st, 3, m->visible_ms);
     b |= sqlite3_bind_int(st, 4, (int)m->event->type);
     b |= dt_sq_bind_text(st, 5, event);
-    rc = b ? bind_failed(c, st) : dt_sq_run(c, st, "insert message");
-    if (rc == 0)
+    rc = b ? bind_failed(c, st) : run_changes(c, st, "insert message", &changes);
+    if (rc == 0 && changes)
         m->id = sqlite3_last_insert_rowid(c->db);
 out_free:
     free(event);
     return rc;
+}
+
+static int
+inbox_insert(struct dt_sq_conn *c, const char *target, struct dt_msg *m)
+{
+    return inbox_write(c, DT_SQ_INBOX_INSERT, target, m);
 }
 
 /* Pre-claims the instance that m (just delivered when m->id != 0) woke. */
@@ -165,23 +174,13 @@ msg_valid(const struct dt_msg *m)
 }
 
 /* Delivers m unless its target is missing, terminal or on another
- * execution (then it is dropped and 0 returned). */
+ * execution (then it is dropped: m->id stays 0, and 0 is returned). */
 static int
 deliver_or_drop(struct dt_sq_conn *c, struct dt_msg *m)
 {
-    bool current = true;
-    int rc, status = 0;
-
     if (!msg_valid(m))
         return DURATA_EINVAL;
-    rc = dt_sq_instance_status(c, m->instance_id, m->execution_id, &status, &current);
-    if (rc == DURATA_ENOTFOUND)
-        return 0;
-    if (rc < 0)
-        return rc;
-    if (durata_status_is_terminal((enum durata_status)status) || !current)
-        return 0;
-    return inbox_insert(c, m->instance_id, m);
+    return inbox_write(c, DT_SQ_INBOX_DELIVER, m->instance_id, m);
 }
 
 static int
