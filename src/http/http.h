@@ -22,12 +22,12 @@
 /* ------------------------------------------------------------ config */
 
 struct dt_http_config {
-    const char *host;         /* listen address, "127.0.0.1" by default */
-    int port;                 /* 0 = a free port (dt_http_server_port tells) */
-    size_t max_body_bytes;    /* 0 = 1 MiB; over it: 413 */
-    unsigned max_connections; /* 0 = 1024; over it libmicrohttpd refuses */
-    unsigned threads;         /* handler threads; 0 = 8 */
-    unsigned timeout_s;       /* idle connection timeout; 0 = 30 */
+    const char *host;            /* listen address, "127.0.0.1" by default */
+    int port;                    /* 0 = a free port (dt_http_server_port tells) */
+    size_t max_body_bytes;       /* 0 = 1 MiB; over it: 413 */
+    unsigned max_connections;    /* 0 = 1024; over it libmicrohttpd refuses */
+    unsigned threads;            /* handler threads; 0 = 8 */
+    unsigned timeout_s;          /* idle connection timeout; 0 = 30 */
     const char *const *api_keys; /* NULL-terminated; NULL/empty = no auth */
 };
 
@@ -39,15 +39,15 @@ struct dt_http_kv {
 };
 
 struct dt_http_req {
-    const char *method;     /* "GET", "POST", ... */
-    const char *path;       /* percent-decoded path, no query */
-    const char *base_url;   /* "http://host:port" as the client reached us
-                               (Host header; X-Forwarded-Proto/Host honoured) */
+    const char *method;       /* "GET", "POST", ... */
+    const char *path;         /* percent-decoded path, no query */
+    const char *base_url;     /* "http://host:port" as the client reached us
+                                 (Host header; X-Forwarded-Proto/Host honoured) */
     struct dt_http_kv *query; /* decoded query parameters, in order */
     size_t n_query;
     struct dt_http_kv *headers;
     size_t n_headers;
-    const char *body;       /* NUL-terminated; "" when none */
+    const char *body; /* NUL-terminated; "" when none */
     size_t body_len;
     /* Path parameters captured by the route pattern, in pattern order
      * (e.g. "{id}" and "{event}"), percent-decoded. */
@@ -68,8 +68,8 @@ bool dt_http_query_bool(const struct dt_http_req *r, const char *name, bool dflt
 
 struct dt_http_resp {
     int status;
-    char *content_type;       /* NULL = "application/json; charset=utf-8" */
-    char *body;               /* malloc'd; NULL = empty body */
+    char *content_type; /* NULL = "application/json; charset=utf-8" */
+    char *body;         /* malloc'd; NULL = empty body */
     size_t body_len;
     struct dt_http_kv *headers; /* extra headers (Location, Retry-After, ...) */
     size_t n_headers;
@@ -94,8 +94,7 @@ void dt_http_resp_release(struct dt_http_resp *resp);
 /* Maps a DURATA_E* code to an error response (status + code name), for the
  * generic cases: EINVAL/EJSON 400, ENOTFOUND 404, ECONFLICT 409, ETOOBIG 413,
  * EGONE 410, EUNKNOWN 400 (unknown orchestrator), EOVERLOAD 503, others 500. */
-DURATA_MUST_CHECK int dt_http_error_from(struct dt_http_resp *resp, int code,
-                                         const char *message);
+DURATA_MUST_CHECK int dt_http_error_from(struct dt_http_resp *resp, int code, const char *message);
 
 /* ------------------------------------------------------------ routes */
 

@@ -12,10 +12,16 @@
 #include "durata.h"
 #include "store/event.h"
 
+#include <jansson.h>
+
 /* Encodes e as in dt_event_to_json into *out. DURATA_EINVAL when a string
  * field is not valid UTF-8 (JSON cannot carry it) or the type is unknown,
  * DURATA_ENOMEM on out of memory. */
 DURATA_MUST_CHECK int dt_event_encode(const struct dt_event *e, char **out);
+
+/* Decodes one event from a parsed JSON object (as dt_event_from_json).
+ * DURATA_ECORRUPT (wrong shape) / DURATA_ENOMEM. */
+DURATA_MUST_CHECK int dt_event_from_value(const json_t *o, struct dt_event **out);
 
 /* The failure object {"ErrorType","ErrorMessage","StackTrace","IsNonRetriable"}
  * as JSON text; *out = NULL when f is NULL. DURATA_EINVAL / DURATA_ENOMEM. */

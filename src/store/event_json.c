@@ -509,10 +509,31 @@ object_type(const json_t *o)
 }
 
 int
-dt_event_from_json(const char *json, struct dt_event **out)
+dt_event_from_value(const json_t *o, struct dt_event **out)
 {
     const struct type_fields *tf;
     struct dt_event *e;
+    int rc;
+
+    if (!json_is_object(o))
+        return DURATA_ECORRUPT;
+    if (!(tf = object_type(o)))
+        return DURATA_ECORRUPT;
+    if (!(e = dt_event_new(tf->type, 0)))
+        return DURATA_ENOMEM;
+    if ((rc = get_i32(o, "EventId", &e->event_id)) < 0 ||
+        (rc = get_time(o, "Timestamp", &e->timestamp_ms)) < 0 ||
+        (rc = get_fields(o, e, tf->fields)) < 0) {
+        dt_event_free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+int
+dt_event_from_json(const char *json, struct dt_event **out)
+{
     json_t *o;
     int rc;
 
@@ -520,23 +541,7 @@ dt_event_from_json(const char *json, struct dt_event **out)
         return DURATA_EINVAL;
     if ((rc = load_object(json, &o)) < 0)
         return rc;
-    rc = DURATA_ECORRUPT;
-    if (!(tf = object_type(o)))
-        goto out_decref;
-    rc = DURATA_ENOMEM;
-    if (!(e = dt_event_new(tf->type, 0)))
-        goto out_decref;
-    if ((rc = get_i32(o, "EventId", &e->event_id)) < 0 ||
-        (rc = get_time(o, "Timestamp", &e->timestamp_ms)) < 0 ||
-        (rc = get_fields(o, e, tf->fields)) < 0) {
-        dt_event_free(e);
-        goto out_decref;
-    }
-    json_decref(o);
-    *out = e;
-    return 0;
-
-out_decref:
+    rc = dt_event_from_value(o, out);
     json_decref(o);
     return rc;
 }

@@ -8,8 +8,8 @@
  * shared by processes are safe because it works in a write transaction.
  *
  * ---------------------------------------------------------------- format
- * Version 1. Times are int64 milliseconds since the Unix epoch (UTC); JSON
- * values are stored as text exactly as received.
+ * Version 2 (version 1 had one history row per event). Times are int64 milliseconds since the Unix
+ * epoch (UTC); JSON values are stored as text exactly as received.
  *
  * instances — one row per orchestration instance (its current execution).
  *   id TEXT PRIMARY KEY, name, version (NULL ok), execution_id,
@@ -25,11 +25,16 @@
  *   index on lock_until_ms of locked rows only (next_due), which costs
  *   nothing for unlocked rows.
  *
- * history — the events of each instance's current execution.
+ * history — the events of each instance's current execution, one row per
+ *   append (a step's events together).
  *   (instance_id, seq) PRIMARY KEY, WITHOUT ROWID so an instance's events
- *   are clustered; seq is the 0-based position; event is the event's JSON
- *   (event_json.c). A duplicate (instance_id, seq) is how a concurrent
- *   writer is detected.
+ *   are clustered; seq is the 0-based position of the row's first event,
+ *   n (version 2) how many events the row holds, so rows cover
+ *   [seq, seq + n) without gaps; event is the JSON of one event
+ *   (event_json.c) when the row was written by version 1 (n = 1), or a JSON
+ *   array of events. Writers append at the position where the history they
+ *   read ends, so two writers that read the same history collide on
+ *   (instance_id, seq): that is how a concurrent writer is detected.
  *
  * inbox — messages waiting for an instance.
  *   id INTEGER PRIMARY KEY AUTOINCREMENT (arrival order; never reused, so a
@@ -121,6 +126,8 @@ static const char *const migrations[DT_SCHEMA_VERSION] = {
     " lease_until_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX tasks_visible ON tasks(visible_ms);"
     "CREATE INDEX tasks_instance ON tasks(instance_id);",
+    /* 1 -> 2: history rows hold a step's events together (n of them). */
+    "ALTER TABLE history ADD COLUMN n INTEGER NOT NULL DEFAULT 1;",
 };
 
 static int

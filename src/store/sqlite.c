@@ -64,7 +64,8 @@ static const char *const sq_sql[DT_SQ_COUNT_] = {
                             " AND status NOT IN (1, 3, 4, 5)"
                             " AND (?2 IS NULL OR execution_id IS NULL OR execution_id = ?2)",
     [DT_SQ_INBOX_DELETE] = "DELETE FROM inbox WHERE id = ?1 AND instance_id = ?2",
-    [DT_SQ_HIST_INSERT] = "INSERT INTO history (instance_id, seq, event) VALUES (?1, ?2, ?3)",
+    [DT_SQ_HIST_INSERT] =
+        "INSERT INTO history (instance_id, seq, n, event) VALUES (?1, ?2, ?3, ?4)",
     [DT_SQ_STEP_LOCKED_STATE] =
         "UPDATE instances SET " SQ_SET_STATE " WHERE id = ?1 AND lock_owner = ?2",
     [DT_SQ_STEP_LOCKED_UNLOCK] = "UPDATE instances SET lock_owner = NULL, lock_until_ms = 0"
@@ -108,8 +109,9 @@ static const char *const sq_sql[DT_SQ_COUNT_] = {
         " RETURNING id, instance_id, execution_id, task_id, name, input, deliveries",
     [DT_SQ_GET_INSTANCE] = "SELECT " DT_SQ_INSTANCE_COLUMNS " FROM instances WHERE id = ?1",
     [DT_SQ_GET_HISTORY] = "SELECT event FROM history WHERE instance_id = ?1 ORDER BY seq",
-    /* Positions run from 0 without gaps (appends start at the count). */
-    [DT_SQ_HISTORY_LEN] = "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?1",
+    /* Rows cover positions from 0 without gaps: the last row's end. */
+    [DT_SQ_HISTORY_LEN] = "SELECT seq + n FROM history WHERE instance_id = ?1"
+                          " ORDER BY seq DESC LIMIT 1",
     [DT_SQ_GET_INBOX] = "SELECT id, execution_id, visible_ms, event FROM inbox"
                         " WHERE instance_id = ?1 AND visible_ms <= ?2 ORDER BY id",
     [DT_SQ_NEXT_DUE] = "SELECT MIN(t) FROM ("

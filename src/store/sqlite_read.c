@@ -146,12 +146,44 @@ dt_sq_get_instance(struct dt_store *store, const char *id, struct durata_instanc
     return rc;
 }
 
+/* Appends the events of one history row: one event object (version 1
+ * rows) or an array of them. */
+static int
+decode_history_row(const char *text, struct dt_event_list *out)
+{
+    struct dt_event *e;
+    int rc;
+
+    if (!text)
+        return DURATA_ECORRUPT;
+    if (text[0] != '[') {
+        rc = dt_event_from_json(text, &e);
+        if (rc == 0)
+            rc = dt_event_list_push_take(out, e);
+        return rc == DURATA_EJSON ? DURATA_ECORRUPT : rc;
+    }
+    json_t *a = json_loads(text, 0, NULL);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return DURATA_ECORRUPT;
+    }
+    size_t i;
+    json_t *v;
+    rc = 0;
+    json_array_foreach(a, i, v)
+    {
+        if ((rc = dt_event_from_value(v, &e)) < 0 || (rc = dt_event_list_push_take(out, e)) < 0)
+            break;
+    }
+    json_decref(a);
+    return rc;
+}
+
 int
 dt_sq_get_history(struct dt_store *store, const char *id, struct dt_event_list *out)
 {
     size_t start = out ? out->count : 0;
     struct dt_sq_reader *r;
-    struct dt_event *e;
     sqlite3_stmt *st;
     int rc;
 
@@ -159,13 +191,9 @@ dt_sq_get_history(struct dt_store *store, const char *id, struct dt_event_list *
         return DURATA_EINVAL;
     if ((rc = reader_stmt(store, DT_SQ_GET_HISTORY, id, &r, &st)) < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = dt_event_from_json((const char *)sqlite3_column_text(st, 0), &e);
-        if (rc == DURATA_EJSON)
-            rc = DURATA_ECORRUPT;
-        if (rc < 0 || (rc = dt_event_list_push_take(out, e)) < 0)
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = decode_history_row((const char *)sqlite3_column_text(st, 0), out)) < 0)
             break;
-    }
     rc = reader_finish(r, st, rc, "get history");
     while (rc < 0 && out->count > start)
         dt_event_free(out->items[--out->count]);
@@ -179,6 +207,7 @@ history_len_on(struct dt_sq_conn *conn, const char *id, size_t *out)
     int rc = conn_stmt(conn, DT_SQ_HISTORY_LEN, id, &st);
     if (rc < 0)
         return rc;
+    *out = 0; /* no row: no history */
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out = (size_t)sqlite3_column_int64(st, 0);

@@ -26,6 +26,7 @@
 #include "store/codec.h"
 #include "store/sqlite_impl.h"
 
+#include "base/buf.h"
 #include "base/log.h"
 
 #include <stdlib.h>
@@ -335,36 +336,69 @@ out_free:
 
 /* Appends s->append at positions history_base.. ; a taken position means a
  * concurrent writer: DURATA_ECONFLICT. */
+/* The step's events as one JSON array text (malloc'd) into *out. */
+static int
+encode_append(const struct dt_event_list *l, char **out)
+{
+    struct dt_buf b;
+    char *event;
+    int rc = 0;
+
+    dt_buf_init(&b, 0);
+    if ((rc = dt_buf_append(&b, "[", 1)) < 0)
+        goto out_release;
+    for (size_t i = 0; i < l->count; i++) {
+        if ((rc = dt_event_encode(l->items[i], &event)) < 0)
+            goto out_release;
+        if ((i && (rc = dt_buf_append(&b, ",", 1)) < 0) || (rc = dt_buf_appends(&b, event)) < 0) {
+            free(event);
+            goto out_release;
+        }
+        free(event);
+    }
+    if ((rc = dt_buf_append(&b, "]", 1)) < 0)
+        goto out_release;
+    if (!(*out = dt_buf_detach(&b)))
+        rc = DURATA_ENOMEM;
+out_release:
+    dt_buf_release(&b);
+    return rc;
+}
+
+/* Appends the step's events as one row at history_base; a row already
+ * there means another writer appended first. */
 static int
 step_append(struct dt_sq_conn *c, struct dt_step *s)
 {
-    sqlite3_stmt *st = NULL;
-    char *event;
+    sqlite3_stmt *st;
+    char *text;
     int rc, b;
 
-    if (s->append.count && (rc = dt_sq_stmt(c, DT_SQ_HIST_INSERT, &st)) < 0)
+    if (s->append.count == 0)
+        return 0;
+    if ((rc = encode_append(&s->append, &text)) < 0)
         return rc;
-    for (size_t i = 0; i < s->append.count; i++) {
-        if ((rc = dt_event_encode(s->append.items[i], &event)) < 0)
-            return rc;
-        b = dt_sq_bind_text(st, 1, s->instance_id);
-        b |= sqlite3_bind_int64(st, 2, (sqlite3_int64)(s->history_base + i));
-        b |= dt_sq_bind_text(st, 3, event);
-        rc = b ? SQLITE_ERROR : sqlite3_step(st);
-        if (b)
-            rc = bind_failed(c, st);
-        else if ((rc & 0xff) == SQLITE_CONSTRAINT)
-            rc = DURATA_ECONFLICT;
-        else if (rc != SQLITE_DONE)
-            rc = dt_sq_error(c, rc, "append history");
-        else
-            rc = 0;
-        sqlite3_reset(st);
-        free(event);
-        if (rc < 0)
-            return rc;
+    if ((rc = dt_sq_stmt(c, DT_SQ_HIST_INSERT, &st)) < 0)
+        goto out_free;
+    b = dt_sq_bind_text(st, 1, s->instance_id);
+    b |= sqlite3_bind_int64(st, 2, (sqlite3_int64)s->history_base);
+    b |= sqlite3_bind_int64(st, 3, (sqlite3_int64)s->append.count);
+    b |= dt_sq_bind_text(st, 4, text);
+    if (b) {
+        rc = bind_failed(c, st);
+        goto out_free;
     }
-    return 0;
+    rc = sqlite3_step(st);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        rc = DURATA_ECONFLICT;
+    else if (rc != SQLITE_DONE)
+        rc = dt_sq_error(c, rc, "append history");
+    else
+        rc = 0;
+    sqlite3_reset(st);
+out_free:
+    free(text);
+    return rc;
 }
 
 static int

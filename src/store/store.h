@@ -107,8 +107,9 @@ struct dt_send {
  * otherwise; ENOTFOUND when missing). In order:
  *  1. replace_history: delete the instance's history first;
  *  2. append `append` after the first `history_base` events (the store keys
- *     rows by (instance, position); a clash means a concurrent writer and
- *     fails the unit with DURATA_ECONFLICT);
+ *     an append by (instance, history_base): a second append at the same
+ *     position — a writer that read the same history — fails the unit with
+ *     DURATA_ECONFLICT);
  *  3. write `state` (every field) into the instance row;
  *  4. delete the consumed inbox messages, or the whole inbox (clear_inbox),
  *     and the instance's tasks when clear_tasks;

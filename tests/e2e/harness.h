@@ -25,7 +25,7 @@ struct e2e_server {
     char store[600]; /* the SQLite path passed with --store */
     char base[128];  /* "http://127.0.0.1:PORT" */
     int port;
-    char log[600];   /* the server's stdout+stderr are written here */
+    char log[600]; /* the server's stdout+stderr are written here */
 };
 
 /* Starts `durata serve --listen 127.0.0.1:0 --store <dir>/durata.db` plus
@@ -45,16 +45,16 @@ void e2e_cleanup(struct e2e_server *s);
 
 struct e2e_resp {
     long status;
-    char *body;      /* NUL-terminated, malloc'd ("" when empty) */
+    char *body; /* NUL-terminated, malloc'd ("" when empty) */
     size_t body_len;
-    char *headers;   /* raw response header block, malloc'd */
+    char *headers; /* raw response header block, malloc'd */
 };
 
 /* One request to s->base + path (path starts with '/', may carry a
  * query). body may be NULL (no body); extra_headers NULL-terminated
  * "Name: value" strings or NULL. Returns 0, or -1 on a transport error. */
-int e2e_request(const struct e2e_server *s, const char *method, const char *path,
-                const char *body, const char *const *extra_headers, struct e2e_resp *out);
+int e2e_request(const struct e2e_server *s, const char *method, const char *path, const char *body,
+                const char *const *extra_headers, struct e2e_resp *out);
 /* Same, to an absolute URL (e.g. a statusQueryGetUri from a response). */
 int e2e_request_url(const char *method, const char *url, const char *body,
                     const char *const *extra_headers, struct e2e_resp *out);

@@ -291,10 +291,10 @@ test_step_history_positions_detect_concurrent_writer(void **state)
     assert_int_equal(fx_commit1(fx->s, w), 0);
     assert_int_equal(fx_send(fx->s, fx_msg("a", DURATA_EV_EVENT_RAISED, 1000, "e")), 0);
     fx_claim_one(fx->s, "w1", 1000, "a");
-    /* base 1 clashes with the event at position 1 */
+    /* a writer that read the same (empty) history appends at 0 too: clash */
     w = step_unit("a", "w1");
     step_append(w, DURATA_EV_EVENT_RAISED, "e");
-    w->u.step.history_base = 1;
+    w->u.step.history_base = 0;
     w->u.step.clear_inbox = true;
     w->u.step.state = state_with(fx->s, "a", DURATA_RUNNING);
     assert_int_equal(fx_commit1(fx->s, w), DURATA_ECONFLICT);
@@ -337,9 +337,9 @@ test_unit_failing_after_writes_leaves_no_trace_in_its_batch(void **state)
     assert_int_equal(fx_send(fx->s, fx_msg("a", DURATA_EV_EVENT_RAISED, 1000, "e")), 0);
     fx_claim_one(fx->s, "w1", 1000, "a");
     w[0] = fx_create_unit("c", "C", 1000);
-    w[1] = step_unit("a", "w1"); /* base 1 clashes after the state write */
+    w[1] = step_unit("a", "w1"); /* base 0 clashes after the state write */
     step_append(w[1], DURATA_EV_EVENT_RAISED, "e");
-    w[1]->u.step.history_base = 1;
+    w[1]->u.step.history_base = 0;
     w[1]->u.step.state = state_with(fx->s, "a", DURATA_COMPLETED);
     w[1]->u.step.clear_inbox = true;
     w[2] = step_unit("b", "w1");

@@ -54,6 +54,54 @@ test_newer_schema_version_is_refused(void **state)
     assert_int_equal(fx_inbox_len(fx->s, "a", INT64_MAX), 1);
 }
 
+/* Schema 1 -> 2: a file written by version 1 (one history row per event)
+ * opens, keeps its history, and grows with version 2 rows after it. */
+static void
+test_version_1_file_is_migrated_and_keeps_its_history(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_event *e0 = fx_event(DURATA_EV_ORCHESTRATOR_STARTED, 1, NULL, NULL);
+    struct dt_event *e1 = fx_event(DURATA_EV_EXECUTION_STARTED, 1, "A", "{\"n\":1}");
+    char *t0 = dt_event_to_json(e0), *t1 = dt_event_to_json(e1);
+    sqlite3 *db;
+
+    assert_int_equal(fx_create(fx->s, "old", "A", 1), 0);
+    dt_store_close(fx->s);
+    fx->s = NULL;
+    /* Turn the file back into version 1 and write history as 1 did. */
+    assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE history DROP COLUMN n; PRAGMA user_version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < 2; i++) {
+        char *q = sqlite3_mprintf("INSERT INTO history (instance_id, seq, event) VALUES"
+                                  " ('old', %d, %Q)",
+                                  i, i ? t1 : t0);
+        assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_free(q);
+    }
+    sqlite3_close(db);
+    fx_reopen(fx);
+    assert_int_equal(fx_history_len(fx->s, "old"), 2);
+    struct dt_write *w = dt_write_new(DT_W_STEP); /* an admin append at 2 */
+    w->u.step.instance_id = fx_strdup("old");
+    w->u.step.history_base = 2;
+    assert_int_equal(
+        dt_event_list_push_take(&w->u.step.append, fx_event(DURATA_EV_GENERIC, 2, NULL, NULL)), 0);
+    assert_int_equal(fx_commit1(fx->s, w), 0);
+    struct dt_event_list l = {0};
+    assert_int_equal(fx->s->ops->get_history(fx->s, "old", &l), 0);
+    assert_int_equal(l.count, 3);
+    assert_int_equal(l.items[1]->type, DURATA_EV_EXECUTION_STARTED);
+    assert_string_equal(l.items[1]->input, "{\"n\":1}");
+    assert_int_equal(l.items[2]->type, DURATA_EV_GENERIC);
+    dt_event_list_release(&l);
+    free(t0);
+    free(t1);
+    dt_event_free(e0);
+    dt_event_free(e1);
+}
+
 static void
 test_not_a_database_is_refused(void **state)
 {
@@ -284,9 +332,13 @@ test_reads_from_many_threads_during_commits(void **state)
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 static const struct CMUnitTest sqlite_tests[] = {
-    T(test_newer_schema_version_is_refused),         T(test_not_a_database_is_refused),
-    cmocka_unit_test(test_open_arguments),           T(test_unencodable_event_fails_its_unit_only),
-    T(test_two_processes_never_claim_the_same_task), T(test_reads_from_many_threads_during_commits),
+    T(test_newer_schema_version_is_refused),
+    T(test_version_1_file_is_migrated_and_keeps_its_history),
+    T(test_not_a_database_is_refused),
+    cmocka_unit_test(test_open_arguments),
+    T(test_unencodable_event_fails_its_unit_only),
+    T(test_two_processes_never_claim_the_same_task),
+    T(test_reads_from_many_threads_during_commits),
 };
 
 int
