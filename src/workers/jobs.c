@@ -1,0 +1,563 @@
+/*
+ * jobs.c — the job orchestration "durata.Job", dt_jobs_register() and the
+ * demo job types (see jobs.h).
+ *
+ * Orchestration input (JSON object, as POST /api/jobs stores it):
+ *   {"job_type": string, "customer_id": string|null, "payload": any|null, ...}
+ * Other members (the job API keeps "request_hash" there) are ignored.
+ *
+ * Retries: the orchestrator runs the retry loop itself, with durable timers,
+ * instead of handing the policy to the runtime, because the handler must
+ * see which attempt it is on: attempt k gets the input
+ *   {"job_id","job_type","customer_id","payload","attempt": k}
+ * and a runtime retry would replay the first attempt's input. Attempt k
+ * failing retriably is followed by a timer of
+ *   min(first_interval_ms * backoff_coefficient^(k-1), max_interval_ms)
+ * unless k is the policy's max_attempts (0 or 1: a single attempt), the
+ * failure is non-retriable, or the timer would end after the first attempt's
+ * time plus timeout_ms. Everything is decided from the recorded history, so
+ * replays agree.
+ *
+ * Interruptions: a handler that stops because its worker is stopping (or
+ * lost its lease) fails with error type DT_JOB_INTERRUPTED ("Interrupted");
+ * the job then runs the same attempt again at once, without counting it
+ * and without backoff, at most DT_JOB_MAX_INTERRUPTIONS times. A server
+ * restarted after SIGTERM thus resumes a sleep job rather than failing it.
+ *
+ * Custom status: {"state":"running","jobType":<type>,"attempt":k}, set
+ * before each attempt (the job API reads "attempt" as the attempt count);
+ * "state" becomes "completed" or "failed" when the job ends that way (a
+ * terminated job keeps the last one).
+ * The instance completes with the handler's result, or fails with the last
+ * failure (type, message, details) of the handler. Bad input fails with
+ * "InvalidInput", an unregistered job type with "UnknownJobType".
+ *
+ * Process state: durata_register_orchestrator gives the orchestrator one
+ * pointer, but it needs the table and its length; registered tables are
+ * therefore interned in a small append-only array (jobs_tables) guarded by
+ * jobs_tables_mu. An entry is (types, n) only, never freed (the tables
+ * outlive their hubs anyway), and registering the same table on many hubs
+ * reuses one entry.
+ * Demo types: "echo" returns the payload; "sleep" sleeps payload "ms"
+ * (at most one hour) in 20 ms slices, checking durata_activity_is_cancelled
+ * between them, and returns {"slept_ms": n}; "fail" fails with "JobFailed"
+ * (message from payload "message", non-retriable unless payload
+ * {"retriable": true}; 3 attempts 1 s then 2 s apart); "thumbnail" sleeps
+ * payload "render_ms" (default 1500, at most 60000) to look like work and
+ * returns {"artifactUrl": "https://example.invalid/jobs/<job_id>.json"}
+ * (3 attempts). A bad payload fails non-retriably with "InvalidPayload".
+ * Threading: the orchestrator runs on orchestration threads and only reads
+ * its input, the table and the deterministic clock; the handlers keep no
+ * state.
+ */
+#include "workers/jobs.h"
+
+#include "base/json.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DT_JOB_INTERRUPTED "Interrupted"
+#define DT_JOB_MAX_INTERRUPTIONS 100
+#define DT_JOB_TYPE_NAME_MAX 128
+#define DT_JOB_ACTIVITY_PREFIX "job:"
+#define DT_JOBS_MAX_TABLES 64
+
+struct jobs_table {
+    const struct dt_job_type *types;
+    size_t n;
+};
+
+/* Guarded by jobs_tables_mu; entries below jobs_tables_count never change. */
+static struct jobs_table jobs_tables[DT_JOBS_MAX_TABLES];
+static size_t jobs_tables_count;
+static pthread_mutex_t jobs_tables_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The interned entry for (types, n), or NULL when the array is full. */
+static const struct jobs_table *
+jobs_table_intern(const struct dt_job_type *types, size_t n)
+{
+    const struct jobs_table *t = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&jobs_tables_mu);
+    for (i = 0; i < jobs_tables_count && !t; i++)
+        if (jobs_tables[i].types == types && jobs_tables[i].n == n)
+            t = &jobs_tables[i];
+    if (!t && jobs_tables_count < DT_JOBS_MAX_TABLES) {
+        jobs_tables[jobs_tables_count].types = types;
+        jobs_tables[jobs_tables_count].n = n;
+        t = &jobs_tables[jobs_tables_count++];
+    }
+    pthread_mutex_unlock(&jobs_tables_mu);
+    return t;
+}
+
+static const struct dt_job_type *
+jobs_table_find(const struct jobs_table *t, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        if (strcmp(t->types[i].name, name) == 0)
+            return &t->types[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ the job */
+
+struct job_run {
+    struct durata_orch *o;
+    const struct dt_job_type *type;
+    json_t *input; /* the orchestration input (owned) */
+    char activity[DT_JOB_TYPE_NAME_MAX + sizeof(DT_JOB_ACTIVITY_PREFIX)];
+    int64_t first_ms; /* deterministic time of the first attempt */
+};
+
+/* Delay after failed attempt k (1-based) under policy p. */
+static int64_t
+job_backoff_ms(const struct durata_retry_policy *p, int k)
+{
+    double coef = p->backoff_coefficient < 1.0 ? 1.0 : p->backoff_coefficient;
+    double d = (double)p->first_interval_ms * pow(coef, (double)(k - 1));
+
+    if (!isfinite(d) || d > 9.0e15)
+        d = 9.0e15;
+    if (p->max_interval_ms > 0 && d > (double)p->max_interval_ms)
+        d = (double)p->max_interval_ms;
+    return d < 0 ? 0 : (int64_t)d;
+}
+
+static int
+job_max_attempts(const struct durata_retry_policy *p)
+{
+    if (p->max_attempts <= 1)
+        return 1;
+    return p->max_attempts > DURATA_MAX_RETRY_ATTEMPTS ? DURATA_MAX_RETRY_ATTEMPTS
+                                                       : p->max_attempts;
+}
+
+/* Sets the custom status {"state":state,"jobType":...,"attempt":k};
+ * false after failing the instance. */
+static bool
+job_set_state(struct job_run *r, const char *state, int k)
+{
+    json_t *st =
+        json_pack("{s:s, s:s, s:i}", "state", state, "jobType", r->type->name, "attempt", k);
+    char *text = st ? dt_json_text(st) : NULL;
+    bool ok = text && durata_orch_set_custom_status(r->o, text) == 0;
+
+    json_decref(st);
+    free(text);
+    if (!ok)
+        durata_orch_fail(r->o, "CustomStatusError", "could not set the job's custom status", NULL);
+    return ok;
+}
+
+/* Sets the custom status and builds the handler's input for attempt k;
+ * NULL (after failing the instance) on error. Caller frees. */
+static char *
+job_attempt_begin(struct job_run *r, int k)
+{
+    json_t *in;
+    char *text = NULL;
+
+    if (!job_set_state(r, "running", k))
+        return NULL;
+    in = json_pack("{s:s, s:s, s:O?, s:O?, s:i}", "job_id", durata_orch_instance_id(r->o),
+                   "job_type", r->type->name, "customer_id",
+                   json_object_get(r->input, "customer_id"), "payload",
+                   json_object_get(r->input, "payload"), "attempt", k);
+    if (in)
+        text = dt_json_text(in);
+    json_decref(in);
+    if (!text)
+        durata_orch_fail(r->o, "OutOfMemory", "could not build the handler's input", NULL);
+    return text;
+}
+
+/* Fails the instance with the handler's failure f. */
+static void
+job_fail_with(struct durata_orch *o, const struct durata_failure *f)
+{
+    durata_orch_fail(o, f && f->error_type ? f->error_type : "JobFailed",
+                     f && f->message ? f->message : "the job's handler failed",
+                     f ? f->details : NULL);
+}
+
+/* Runs attempt k (again, after interruptions). true with the task in *out
+ * once it has a result; false: return *res. */
+static bool
+job_attempt(struct job_run *r, int k, struct durata_task **out, enum durata_orch_result *res)
+{
+    struct durata_task *t;
+    char *input;
+
+    *res = DURATA_DONE;
+    input = job_attempt_begin(r, k);
+    if (!input)
+        return false;
+    t = durata_call_activity(r->o, r->activity, input, NULL);
+    free(input);
+    if (!durata_await(r->o, t)) {
+        *res = DURATA_YIELD;
+        return false;
+    }
+    *out = t;
+    return true;
+}
+
+/* Decides what follows failed attempt k: true when another attempt is due
+ * after *delay_ms; false when the job fails with f. */
+static bool
+job_should_retry(const struct job_run *r, int k, const struct durata_failure *f, int64_t *delay_ms)
+{
+    const struct durata_retry_policy *p = &r->type->retry;
+
+    if ((f && f->non_retriable) || k >= job_max_attempts(p))
+        return false;
+    *delay_ms = job_backoff_ms(p, k);
+    if (p->timeout_ms > 0 && durata_orch_now(r->o) + *delay_ms > r->first_ms + p->timeout_ms)
+        return false;
+    return true;
+}
+
+static bool
+job_is_interruption(const struct durata_failure *f)
+{
+    return f && f->error_type && strcmp(f->error_type, DT_JOB_INTERRUPTED) == 0;
+}
+
+/* The attempt loop; see the file comment. */
+static enum durata_orch_result
+job_run_attempts(struct job_run *r)
+{
+    const struct durata_failure *f;
+    enum durata_orch_result res;
+    struct durata_task *t, *timer;
+    int k = 1, interruptions = 0;
+    int64_t delay;
+
+    r->first_ms = durata_orch_now(r->o);
+    for (;;) {
+        if (!job_attempt(r, k, &t, &res))
+            return res;
+        if (!durata_task_is_failed(t)) {
+            if (job_set_state(r, "completed", k))
+                durata_orch_complete(r->o, durata_task_result(t));
+            return DURATA_DONE;
+        }
+        f = durata_task_failure(t);
+        if (job_is_interruption(f) && interruptions < DT_JOB_MAX_INTERRUPTIONS) {
+            interruptions++;
+            continue;
+        }
+        if (!job_should_retry(r, k, f, &delay)) {
+            if (job_set_state(r, "failed", k))
+                job_fail_with(r->o, f);
+            return DURATA_DONE;
+        }
+        timer = durata_create_timer(r->o, durata_orch_now(r->o) + delay);
+        if (!durata_await(r->o, timer))
+            return DURATA_YIELD;
+        k++;
+    }
+}
+
+/* Reads and checks the input into r; false after failing the instance. */
+static bool
+job_run_init(struct job_run *r, const struct jobs_table *table)
+{
+    const json_t *jt, *cid;
+    const char *in = durata_orch_input(r->o);
+
+    r->input = in ? json_loads(in, 0, NULL) : NULL;
+    jt = json_object_get(r->input, "job_type");
+    cid = json_object_get(r->input, "customer_id");
+    if (!json_is_object(r->input) || !json_is_string(jt) ||
+        (cid && !json_is_null(cid) && !json_is_string(cid))) {
+        durata_orch_fail(r->o, "InvalidInput",
+                         "the job input must be an object with a string job_type and a string "
+                         "or null customer_id",
+                         NULL);
+        return false;
+    }
+    r->type = jobs_table_find(table, json_string_value(jt));
+    if (!r->type) {
+        durata_orch_fail(r->o, "UnknownJobType", "no handler is registered for this job type",
+                         json_string_value(jt));
+        return false;
+    }
+    snprintf(r->activity, sizeof(r->activity), "%s%s", DT_JOB_ACTIVITY_PREFIX, r->type->name);
+    return true;
+}
+
+static enum durata_orch_result
+job_orchestrator(struct durata_orch *o, void *arg)
+{
+    struct job_run r = {.o = o};
+    enum durata_orch_result res = DURATA_DONE;
+
+    if (job_run_init(&r, arg))
+        res = job_run_attempts(&r);
+    json_decref(r.input);
+    return res;
+}
+
+/* ------------------------------------------------------------ registration */
+
+static bool
+job_type_is_valid(const struct dt_job_type *t)
+{
+    const struct durata_retry_policy *p = &t->retry;
+    size_t len;
+
+    if (!t->name || !t->handler)
+        return false;
+    len = strlen(t->name);
+    if (len == 0 || len > DT_JOB_TYPE_NAME_MAX)
+        return false;
+    if (p->max_attempts < 0 || p->max_attempts > DURATA_MAX_RETRY_ATTEMPTS)
+        return false;
+    if (p->first_interval_ms < 0 || p->max_interval_ms < 0 || p->timeout_ms < 0)
+        return false;
+    if (p->max_attempts > 1 && p->first_interval_ms <= 0)
+        return false;
+    return !(p->backoff_coefficient != 0 &&
+             (!isfinite(p->backoff_coefficient) || p->backoff_coefficient < 1.0));
+}
+
+static bool
+job_types_are_valid(const struct dt_job_type *types, size_t n)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        if (!job_type_is_valid(&types[i]))
+            return false;
+        for (j = 0; j < i; j++)
+            if (strcmp(types[i].name, types[j].name) == 0)
+                return false;
+    }
+    return true;
+}
+
+int
+dt_jobs_register(struct durata_hub *hub, const struct dt_job_type *types, size_t n)
+{
+    char name[DT_JOB_TYPE_NAME_MAX + sizeof(DT_JOB_ACTIVITY_PREFIX)];
+    const struct jobs_table *table;
+    size_t i;
+    int rc;
+
+    if (!hub || (n && !types) || !job_types_are_valid(types, n))
+        return DURATA_EINVAL;
+    table = jobs_table_intern(types, n);
+    if (!table)
+        return DURATA_ENOMEM;
+    rc = durata_register_orchestrator(hub, DT_JOB_ORCHESTRATOR, job_orchestrator, (void *)table);
+    for (i = 0; i < n && rc == 0; i++) {
+        snprintf(name, sizeof(name), "%s%s", DT_JOB_ACTIVITY_PREFIX, types[i].name);
+        rc = durata_register_activity(hub, name, types[i].handler, types[i].handler_arg);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ demo types */
+
+#define DT_SLEEP_MAX_MS (3600LL * 1000)
+#define DT_SLEEP_SLICE_MS 20
+#define DT_THUMBNAIL_DEFAULT_MS 1500
+#define DT_THUMBNAIL_MAX_MS 60000
+
+/* The handler's input, parsed; NULL after failing the task. */
+static json_t *
+demo_input(struct durata_activity *a)
+{
+    const char *text = durata_activity_input(a);
+    json_t *in = text ? json_loads(text, 0, NULL) : NULL;
+
+    if (!json_is_object(in)) {
+        json_decref(in);
+        durata_activity_fail(a, "InvalidInput", "the job handler's input must be a JSON object",
+                             NULL, true);
+        return NULL;
+    }
+    return in;
+}
+
+/* Completes a with the JSON value v (taken). */
+static void
+demo_complete(struct durata_activity *a, json_t *v)
+{
+    char *text = v ? dt_json_text(v) : NULL;
+
+    if (!text)
+        durata_activity_fail(a, "OutOfMemory", "could not encode the job's result", NULL, false);
+    else
+        durata_activity_complete(a, text);
+    free(text);
+    json_decref(v);
+}
+
+/* Reads payload member `key` as milliseconds in [0, max]; dflt when the
+ * payload or the member is absent; -1 when it is there but invalid. */
+static int64_t
+demo_ms(const json_t *payload, const char *key, int64_t dflt, int64_t max)
+{
+    const json_t *v = json_object_get(payload, key);
+    json_int_t ms;
+
+    if (!v || json_is_null(v))
+        return dflt;
+    if (!json_is_integer(v))
+        return -1;
+    ms = json_integer_value(v);
+    return ms < 0 || ms > max ? -1 : (int64_t)ms;
+}
+
+/* Sleeps ms in short slices; false when a was cancelled first. */
+static bool
+demo_sleep(struct durata_activity *a, int64_t ms)
+{
+    struct timespec ts;
+    int64_t slice;
+
+    while (ms > 0) {
+        if (durata_activity_is_cancelled(a))
+            return false;
+        slice = ms < DT_SLEEP_SLICE_MS ? ms : DT_SLEEP_SLICE_MS;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)slice * 1000000L;
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        ms -= slice;
+    }
+    return !durata_activity_is_cancelled(a);
+}
+
+static void
+demo_interrupted(struct durata_activity *a)
+{
+    durata_activity_fail(a, DT_JOB_INTERRUPTED,
+                         "the worker stopped before the job finished; it will run again", NULL,
+                         false);
+}
+
+/* "echo": the payload back. */
+static void
+demo_echo(struct durata_activity *a, void *arg)
+{
+    json_t *in = demo_input(a);
+    json_t *p;
+
+    (void)arg;
+    if (!in)
+        return;
+    p = json_object_get(in, "payload");
+    demo_complete(a, p ? json_incref(p) : json_null());
+    json_decref(in);
+}
+
+/* "sleep": payload {"ms": n}; returns {"slept_ms": n}. */
+static void
+demo_sleep_job(struct durata_activity *a, void *arg)
+{
+    json_t *in = demo_input(a);
+    const json_t *p;
+    int64_t ms;
+
+    (void)arg;
+    if (!in)
+        return;
+    p = json_object_get(in, "payload");
+    ms = json_is_object(p) && json_object_get(p, "ms") ? demo_ms(p, "ms", 0, DT_SLEEP_MAX_MS) : -1;
+    if (ms < 0)
+        durata_activity_fail(a, "InvalidPayload",
+                             "sleep needs payload {\"ms\": n} with n an integer in [0, 3600000]",
+                             NULL, true);
+    else if (!demo_sleep(a, ms))
+        demo_interrupted(a);
+    else
+        demo_complete(a, json_pack("{s:I}", "slept_ms", (json_int_t)ms));
+    json_decref(in);
+}
+
+/* "fail": always fails; retriable only with payload {"retriable": true};
+ * payload "message" (a string) replaces the message. */
+static void
+demo_fail(struct durata_activity *a, void *arg)
+{
+    json_t *in = demo_input(a);
+    const json_t *p, *msg;
+    char text[64];
+
+    (void)arg;
+    if (!in)
+        return;
+    p = json_object_get(in, "payload");
+    msg = json_object_get(p, "message");
+    snprintf(text, sizeof(text), "attempt %lld",
+             (long long)json_integer_value(json_object_get(in, "attempt")));
+    durata_activity_fail(a, "JobFailed",
+                         json_is_string(msg) ? json_string_value(msg)
+                                             : "the fail job type always fails",
+                         text, !json_is_true(json_object_get(p, "retriable")));
+    json_decref(in);
+}
+
+/* "thumbnail" (seed 001): simulated rendering of payload "render_ms"
+ * (default 1500 ms), then {"artifactUrl": ".../jobs/<job_id>.json"}. */
+static void
+demo_thumbnail(struct durata_activity *a, void *arg)
+{
+    json_t *in = demo_input(a);
+    const json_t *p, *id;
+    char url[512];
+    int64_t ms;
+
+    (void)arg;
+    if (!in)
+        return;
+    p = json_object_get(in, "payload");
+    id = json_object_get(in, "job_id");
+    ms = demo_ms(json_is_object(p) ? p : NULL, "render_ms", DT_THUMBNAIL_DEFAULT_MS,
+                 DT_THUMBNAIL_MAX_MS);
+    if (ms < 0 || !json_is_string(id))
+        durata_activity_fail(a, "InvalidPayload",
+                             "thumbnail's payload render_ms must be an integer in [0, 60000]", NULL,
+                             true);
+    else if (!demo_sleep(a, ms))
+        demo_interrupted(a);
+    else if (snprintf(url, sizeof(url), "https://example.invalid/jobs/%s.json",
+                      json_string_value(id)) >= (int)sizeof(url))
+        durata_activity_fail(a, "InvalidInput", "the job id is too long for an artifact URL", NULL,
+                             true);
+    else
+        demo_complete(a, json_pack("{s:s}", "artifactUrl", url));
+    json_decref(in);
+}
+
+static const struct dt_job_type demo_types[] = {
+    {.name = "echo", .handler = demo_echo},
+    {.name = "sleep", .handler = demo_sleep_job},
+    {.name = "fail",
+     .handler = demo_fail,
+     .retry = {.max_attempts = 3, .first_interval_ms = 1000, .backoff_coefficient = 2.0}},
+    {.name = "thumbnail",
+     .handler = demo_thumbnail,
+     .retry = {.max_attempts = 3, .first_interval_ms = 1000, .backoff_coefficient = 2.0}},
+};
+
+const struct dt_job_type *
+dt_jobs_demo_types(size_t *n)
+{
+    if (n)
+        *n = sizeof(demo_types) / sizeof(demo_types[0]);
+    return demo_types;
+}
