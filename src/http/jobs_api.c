@@ -1,0 +1,1085 @@
+/*
+ * jobs_api.c — the job API under /api/jobs (issue 3 §2; seeds 000, 001):
+ * submit, status, cancel, purge and list, over the "durata.Job"
+ * orchestration of workers/jobs.h. The job id is the instance id, so the
+ * Durable Functions routes work on jobs too.
+ *
+ * Owns: dt_jobs_routes (which also serves /api/openapi.json, openapi.c);
+ * the job view of an instance; validation of submissions; idempotency keys;
+ * the job list cursor.
+ *
+ * Submission (POST /api/jobs): a Content-Type, when given, must be JSON
+ * (application/json or application/...+json; else 415); the body must be
+ * a JSON object (malformed or duplicate members: 400 invalid_json; not an
+ * object: 422) with job_type (a string naming one of app->job_types),
+ * customer_id (string of at most 256 bytes without control characters, or
+ * null) and payload (object or null, at most JOBS_MAX_PAYLOAD_BYTES as
+ * compact JSON and JOBS_MAX_PAYLOAD_DEPTH deep) and nothing else. Every
+ * bad field is reported at once:
+ *   {"error":{"code":"validation_failed","message":"invalid job submission:
+ *    job_type, payload","field":"job_type","fields":[{"field","message"}..]}}
+ * with 422, or 413 "payload_too_large" when the only problem is the size.
+ * The job's input is {"job_type","customer_id","payload"} (+ request_hash);
+ * the answer is 202 with status "accepted", job_id, status_url and the
+ * Durable Functions management URLs (id, statusQueryGetUri, ...), with
+ * Location = status_url and Retry-After. URLs carry the request's key as
+ * `code` when it came in `code` or x-functions-key, as df_api.c does.
+ *
+ * Status mapping: Pending -> pending, Running/ContinuedAsNew -> running,
+ * Completed -> completed, Failed -> failed, Terminated/Canceled ->
+ * cancelled, Suspended -> suspended. "attempts" is the "attempt" member of
+ * the custom status the job orchestration sets before each attempt (0
+ * before the first).
+ *
+ * Idempotency-Key: the instance id is "idem-" + UUIDv5(key), and the job's
+ * input keeps "request_hash" = UUIDv5 of the canonical request (job_type,
+ * customer_id, payload; keys sorted), so the guarantee survives restarts:
+ * an existing job under that id with the same hash is returned again (202,
+ * header Idempotent-Replayed: true), a different hash (or an instance that
+ * is not a job) is a 409. The check-then-start runs under one of
+ * JOBS_IDEM_STRIPES mutexes chosen by the id, so two concurrent requests
+ * with one key cannot both start. The guarantee lasts as long as the job's
+ * history: once purged (or retention removed it), the key is free again.
+ * The stripes only serialise one process; the store is the truth.
+ *
+ * List: the store filters on the orchestration name and status; job_type
+ * and customer_id are matched on the rows read (a job's input is not
+ * indexed), so a filtered request reads up to JOBS_LIST_MAX_ROUNDS batches
+ * and its page may hold fewer than `limit` jobs while next_cursor is not
+ * null: clients follow next_cursor until it is null. next_cursor is the
+ * store's continuation after the last row the page consumed (when a page
+ * fills up in the middle of a batch, one more query of exactly the rows
+ * consumed yields it), so paging never skips or repeats a job.
+ *
+ * Logs: submit, cancel and purge each log one line with instanceId,
+ * job_type, customer_id and reason.
+ * Threading: handlers run on the server's threads; the stripes are the
+ * only shared state.
+ */
+#include "http/http.h"
+#include "http/openapi.h"
+
+#include "base/buf.h"
+#include "base/id.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "workers/jobs.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define JOBS_MAX_PAYLOAD_BYTES (256 * 1024)
+#define JOBS_MAX_PAYLOAD_DEPTH (DT_JSON_MAX_DEPTH - 2) /* the input wraps it */
+#define JOBS_MAX_CUSTOMER_ID 256
+#define JOBS_MAX_KEY 256
+#define JOBS_MAX_REASON 4096
+#define JOBS_MAX_ID 256
+#define JOBS_IDEM_STRIPES 64
+#define JOBS_LIST_DEFAULT 50
+#define JOBS_LIST_MAX 1000
+#define JOBS_LIST_MAX_ROUNDS 10
+#define JOBS_LIST_MIN_BATCH 100 /* rows read per round when filtering */
+#define JOBS_URL_MAX (64 * 1024)
+#define JOBS_RETRY_AFTER "2"
+#define JOBS_TASK_HUB "durata"
+#define JOBS_CONNECTION "Storage"
+
+/* Initialised once (jobs_idem_once); never destroyed. */
+static pthread_mutex_t jobs_idem_mu[JOBS_IDEM_STRIPES];
+static pthread_once_t jobs_idem_once = PTHREAD_ONCE_INIT;
+
+static void
+jobs_idem_init(void)
+{
+    for (size_t i = 0; i < JOBS_IDEM_STRIPES; i++)
+        pthread_mutex_init(&jobs_idem_mu[i], NULL);
+}
+
+/* The stripe guarding instance id `id`. */
+static pthread_mutex_t *
+jobs_idem_lock(const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    pthread_once(&jobs_idem_once, jobs_idem_init);
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &jobs_idem_mu[h % JOBS_IDEM_STRIPES];
+}
+
+/* ------------------------------------------------------------ URLs */
+
+/* Appends s percent-encoded (all but RFC 3986 unreserved characters). */
+static int
+url_encode(struct dt_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
+        char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            rc = dt_buf_append(b, p, 1);
+        else
+            rc = dt_buf_append(b, esc, 3);
+    }
+    return rc;
+}
+
+/* The API key the request carried where Durable Functions takes it from
+ * for generated URLs (query `code`, header x-functions-key), or NULL. */
+static const char *
+request_key(const struct dt_http_req *req)
+{
+    const char *key = dt_http_query(req, "code");
+
+    if (!key || !*key)
+        key = dt_http_header(req, "x-functions-key");
+    return key && *key ? key : NULL;
+}
+
+/* base_url + path_head + encoded id + suffix + query; NULL on OOM.
+ * df: a Durable Functions management URL (its query always carries
+ * taskHub and connection); else the job API's own URL. */
+static char *
+jobs_url(const struct dt_http_req *req, const char *path_head, const char *id, const char *suffix,
+         const char *query_head, bool df)
+{
+    const char *key = request_key(req);
+    struct dt_buf b;
+    int rc;
+
+    dt_buf_init(&b, JOBS_URL_MAX);
+    rc = dt_buf_appends(&b, req->base_url ? req->base_url : "");
+    if (rc == 0 && (rc = dt_buf_appends(&b, path_head)) == 0 && (rc = url_encode(&b, id)) == 0)
+        rc = dt_buf_appends(&b, suffix);
+    if (rc == 0 && df)
+        rc = dt_buf_appendf(&b, "?%staskHub=%s&connection=%s", query_head, JOBS_TASK_HUB,
+                            JOBS_CONNECTION);
+    if (rc == 0 && key && (rc = dt_buf_appends(&b, df ? "&code=" : "?code=")) == 0)
+        rc = url_encode(&b, key);
+    if (rc < 0) {
+        dt_buf_release(&b);
+        return NULL;
+    }
+    return dt_buf_detach(&b);
+}
+
+/* The management URLs, in the order of the DF check-status payload. */
+static const struct {
+    const char *field;
+    const char *suffix;
+    const char *query_head;
+} jobs_df_urls[] = {
+    {"statusQueryGetUri", "", ""},
+    {"sendEventPostUri", "/raiseEvent/{eventName}", ""},
+    {"terminatePostUri", "/terminate", "reason={text}&"},
+    {"purgeHistoryDeleteUri", "", ""},
+    {"restartPostUri", "/restart", ""},
+    {"suspendPostUri", "/suspend", "reason={text}&"},
+    {"resumePostUri", "/resume", "reason={text}&"},
+};
+
+/* Sets URL `field` of obj; false on OOM. */
+static bool
+set_url(json_t *obj, const char *field, char *url)
+{
+    bool ok = url && json_object_set_new(obj, field, json_string(url)) == 0;
+
+    free(url);
+    return ok;
+}
+
+/* The 202 answer to a submission: body, Location, Retry-After. */
+static int
+jobs_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id, bool replayed)
+{
+    json_t *body = json_pack("{s:s, s:s}", "status", "accepted", "job_id", id);
+    char *status_url = jobs_url(req, "/api/jobs/", id, "", "", false);
+    bool ok = body && status_url &&
+              json_object_set_new(body, "status_url", json_string(status_url)) == 0 &&
+              json_object_set_new(body, "id", json_string(id)) == 0;
+    int rc;
+
+    for (size_t i = 0; ok && i < sizeof(jobs_df_urls) / sizeof(jobs_df_urls[0]); i++)
+        ok = set_url(body, jobs_df_urls[i].field,
+                     jobs_url(req, "/runtime/webhooks/durabletask/instances/", id,
+                              jobs_df_urls[i].suffix, jobs_df_urls[i].query_head, true));
+    if (!ok) {
+        json_decref(body);
+        free(status_url);
+        return DURATA_ENOMEM;
+    }
+    rc = dt_http_json(resp, 202, body);
+    if (rc == 0)
+        rc = dt_http_add_header(resp, "Location", status_url);
+    if (rc == 0)
+        rc = dt_http_add_header(resp, "Retry-After", JOBS_RETRY_AFTER);
+    if (rc == 0 && replayed)
+        rc = dt_http_add_header(resp, "Idempotent-Replayed", "true");
+    free(status_url);
+    return rc;
+}
+
+/* ------------------------------------------------------------ job view */
+
+static const char *
+job_status_name(enum durata_status s)
+{
+    switch (s) {
+    case DURATA_PENDING:
+        return "pending";
+    case DURATA_RUNNING:
+    case DURATA_CONTINUED_AS_NEW:
+        return "running";
+    case DURATA_COMPLETED:
+        return "completed";
+    case DURATA_FAILED:
+        return "failed";
+    case DURATA_CANCELED:
+    case DURATA_TERMINATED:
+        return "cancelled";
+    case DURATA_SUSPENDED:
+        return "suspended";
+    }
+    return "unknown";
+}
+
+/* A JSON string of s (null for NULL); bytes of text that is not UTF-8
+ * (ids and handler messages may be anything) become '?'. NULL on OOM. */
+static json_t *
+safe_str(const char *s)
+{
+    json_t *v;
+    char *copy;
+
+    if (!s)
+        return json_null();
+    if ((v = json_string(s)))
+        return v;
+    if (!(copy = strdup(s)))
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    v = json_string(copy);
+    free(copy);
+    return v;
+}
+
+/* A stored JSON text as a value (null for NULL; a string when it is not
+ * JSON). NULL only on OOM. */
+static json_t *
+stored_value(const char *text)
+{
+    json_t *v;
+
+    if (!text)
+        return json_null();
+    v = dt_json_parse(text);
+    return v ? v : safe_str(text);
+}
+
+/* "error" of the job view: the failure, or why it was cancelled. */
+static json_t *
+job_error(const struct durata_instance *inst)
+{
+    const struct durata_failure *f = inst->failure;
+    json_t *reason;
+
+    if (inst->status == DURATA_FAILED)
+        return json_pack("{s:o, s:o, s:o}", "type", safe_str(f ? f->error_type : "Failed"),
+                         "message", safe_str(f ? f->message : NULL), "details",
+                         safe_str(f ? f->details : NULL));
+    if (inst->status != DURATA_TERMINATED && inst->status != DURATA_CANCELED)
+        return json_null();
+    reason = stored_value(inst->output);
+    if (!json_is_string(reason)) {
+        json_decref(reason);
+        reason = json_string("the job was cancelled");
+    }
+    return json_pack("{s:s, s:o}", "type", "Cancelled", "message", reason);
+}
+
+/* The job view of GET /api/jobs/{id}; NULL on OOM. */
+static json_t *
+job_view(const struct durata_instance *inst)
+{
+    char created[DT_TIME_TEXT_MAX], updated[DT_TIME_TEXT_MAX];
+    json_t *input = dt_json_parse(inst->input);
+    json_t *custom = stored_value(inst->custom_status);
+    json_t *attempt = json_object_get(custom, "attempt");
+    json_t *jt = json_object_get(input, "job_type"), *cid = json_object_get(input, "customer_id");
+    json_t *view;
+
+    dt_time_format_s(inst->created_ms, created, sizeof(created));
+    dt_time_format_s(inst->updated_ms, updated, sizeof(updated));
+    view = json_pack("{s:o, s:O?, s:O?, s:s, s:O?, s:o?, s:o?, s:I, s:s, s:s}", "job_id",
+                     safe_str(inst->id), "job_type", json_is_string(jt) ? jt : NULL, "customer_id",
+                     json_is_string(cid) ? cid : NULL, "status", job_status_name(inst->status),
+                     "custom_status", custom, "result",
+                     inst->status == DURATA_COMPLETED ? stored_value(inst->output) : json_null(),
+                     "error", job_error(inst), "attempts",
+                     (json_int_t)(json_is_integer(attempt) ? json_integer_value(attempt) : 0),
+                     "created_at", created, "updated_at", updated);
+    json_decref(custom);
+    json_decref(input);
+    return view;
+}
+
+static bool
+is_job(const struct durata_instance *inst)
+{
+    return inst->name && strcmp(inst->name, DT_JOB_ORCHESTRATOR) == 0;
+}
+
+/* Reads job req->params[0] into *out; on a miss fills resp (400 bad id,
+ * 404 unknown or not a job) and returns false with *rc the handler's
+ * return value. */
+static bool
+load_job(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp,
+         struct durata_instance **out, int *rc)
+{
+    const char *id = req->n_params ? req->params[0] : "";
+    const char *why = NULL;
+    int r;
+
+    *out = NULL;
+    if (dt_id_check(id, JOBS_MAX_ID, &why) < 0) {
+        *rc = dt_http_error(resp, 400, "invalid_id", why ? why : "invalid job id", "job_id");
+        return false;
+    }
+    r = durata_get_status(app->hub, id, out);
+    if (r == 0 && !is_job(*out)) {
+        durata_instance_free(*out);
+        *out = NULL;
+        r = DURATA_ENOTFOUND;
+    }
+    if (r == DURATA_ENOTFOUND)
+        *rc = dt_http_error(resp, 404, "not_found", "no job with this id", "job_id");
+    else if (r < 0)
+        *rc = dt_http_error_from(resp, r, NULL);
+    return r == 0;
+}
+
+static int
+jobs_get(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
+{
+    struct durata_instance *inst;
+    json_t *view;
+    int rc;
+
+    if (!load_job(app, req, resp, &inst, &rc))
+        return rc;
+    view = job_view(inst);
+    durata_instance_free(inst);
+    return view ? dt_http_json(resp, 200, view) : DURATA_ENOMEM;
+}
+
+/* ------------------------------------------------------------ validation */
+
+/* What is wrong with a submission: one entry per bad field. */
+struct job_problems {
+    json_t *fields; /* array of {"field","message"} */
+    bool invalid;   /* a problem other than a size limit */
+    bool oom;
+};
+
+static void
+problem(struct job_problems *p, const char *field, const char *message, bool size_only)
+{
+    json_t *e = json_pack("{s:s, s:s}", "field", field, "message", message);
+
+    if (!e || json_array_append_new(p->fields, e) < 0)
+        p->oom = true;
+    if (!size_only)
+        p->invalid = true;
+}
+
+/* Nesting depth of v (a scalar is 1), counting no further than limit+1. */
+static size_t
+json_depth(const json_t *v, size_t limit)
+{
+    size_t max = 0, d, i;
+    void *it;
+
+    if (limit == 0)
+        return 1;
+    for (it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+        if ((d = json_depth(json_object_iter_value(it), limit - 1)) > max)
+            max = d;
+    }
+    for (i = 0; i < json_array_size(v); i++) {
+        if ((d = json_depth(json_array_get(v, i), limit - 1)) > max)
+            max = d;
+    }
+    return max + 1;
+}
+
+static bool
+has_control_chars(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return true;
+    return false;
+}
+
+static bool
+job_type_is_known(const struct dt_app *app, const char *name)
+{
+    for (const char *const *t = app->job_types; t && *t; t++)
+        if (strcmp(*t, name) == 0)
+            return true;
+    return false;
+}
+
+static void
+check_job_type(const struct dt_app *app, const json_t *v, struct job_problems *p)
+{
+    struct dt_buf b;
+    char *msg;
+    int rc;
+
+    if (!v || json_is_null(v)) {
+        problem(p, "job_type", "required: the name of a job type", false);
+        return;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        problem(p, "job_type", "must be a non-empty string", false);
+        return;
+    }
+    if (job_type_is_known(app, json_string_value(v)))
+        return;
+    dt_buf_init(&b, 2048);
+    rc = dt_buf_appends(&b, "unknown job type; known types:");
+    for (const char *const *t = app->job_types; rc == 0 && t && *t; t++)
+        rc = dt_buf_appendf(&b, "%s %s", t == app->job_types ? "" : ",", *t);
+    msg = dt_buf_detach(&b); /* a message cut at the cap is still useful */
+    problem(p, "job_type", msg ? msg : "unknown job type", false);
+    free(msg);
+}
+
+static void
+check_customer_id(const json_t *v, struct job_problems *p)
+{
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_string(v))
+        problem(p, "customer_id", "must be a string or null", false);
+    else if (json_string_length(v) > JOBS_MAX_CUSTOMER_ID)
+        problem(p, "customer_id", "longer than 256 bytes", false);
+    else if (has_control_chars(json_string_value(v)) ||
+             strlen(json_string_value(v)) != json_string_length(v))
+        problem(p, "customer_id", "must not hold control characters", false);
+}
+
+static void
+check_payload(const json_t *v, struct job_problems *p)
+{
+    char *text;
+
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_object(v)) {
+        problem(p, "payload", "must be a JSON object or null", false);
+        return;
+    }
+    if (json_depth(v, JOBS_MAX_PAYLOAD_DEPTH) > JOBS_MAX_PAYLOAD_DEPTH) {
+        problem(p, "payload", "nested deeper than 62 levels", false);
+        return;
+    }
+    text = json_dumps(v, JSON_COMPACT);
+    if (!text)
+        p->oom = true;
+    else if (strlen(text) > JOBS_MAX_PAYLOAD_BYTES)
+        problem(p, "payload", "larger than 262144 bytes as compact JSON", true);
+    free(text);
+}
+
+static void
+check_key(const char *key, struct job_problems *p)
+{
+    size_t n;
+
+    if (!key)
+        return;
+    n = strlen(key);
+    if (n == 0 || n > JOBS_MAX_KEY) {
+        problem(p, "Idempotency-Key", "must be 1 to 256 characters", false);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] > 0x7e) {
+            problem(p, "Idempotency-Key", "must be printable ASCII", false);
+            return;
+        }
+    }
+}
+
+/* Checks every field of body (an object) and the key; unknown members
+ * are problems too. */
+static void
+check_submission(const struct dt_app *app, const json_t *body, const char *key,
+                 struct job_problems *p)
+{
+    const char *k;
+    void *it;
+
+    check_job_type(app, json_object_get(body, "job_type"), p);
+    check_customer_id(json_object_get(body, "customer_id"), p);
+    check_payload(json_object_get(body, "payload"), p);
+    check_key(key, p);
+    for (it = json_object_iter((json_t *)body); it;
+         it = json_object_iter_next((json_t *)body, it)) {
+        k = json_object_iter_key(it);
+        if (strcmp(k, "job_type") != 0 && strcmp(k, "customer_id") != 0 &&
+            strcmp(k, "payload") != 0)
+            problem(p, k, "unknown field (expected job_type, customer_id, payload)", false);
+    }
+}
+
+/* The answer to a request with problems: 422 (413 when every problem is
+ * a size limit) naming every bad field; `what` names the request. */
+static int
+problems_resp(struct dt_http_resp *resp, struct job_problems *p, const char *what)
+{
+    bool invalid = p->invalid;
+    struct dt_buf b;
+    json_t *first = json_array_get(p->fields, 0), *err, *x;
+    char *msg;
+    size_t i;
+    int rc;
+
+    dt_buf_init(&b, 4096);
+    rc = invalid ? dt_buf_appendf(&b, "invalid %s:", what)
+                 : dt_buf_appendf(&b, "%s too large:", what);
+    for (i = 0; rc == 0 && i < json_array_size(p->fields); i++) {
+        x = json_array_get(p->fields, i);
+        rc = dt_buf_appendf(&b, "%s %s", i ? "," : "",
+                            json_string_value(json_object_get(x, "field")));
+    }
+    msg = dt_buf_detach(&b); /* a message cut at the cap is still useful */
+    err = json_pack("{s:{s:s, s:s, s:O, s:O}}", "error", "code",
+                    invalid ? "validation_failed" : "payload_too_large", "message",
+                    msg ? msg : "invalid request", "field", json_object_get(first, "field"),
+                    "fields", p->fields);
+    free(msg);
+    return err ? dt_http_json(resp, invalid ? 422 : 413, err) : DURATA_ENOMEM;
+}
+
+/* true when Content-Type is JSON (application/json or application/...+json). */
+static bool
+content_type_is_json(const char *ct)
+{
+    size_t n;
+
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* Parses the body into *out (an object). On a bad body fills resp (415,
+ * 400, 422) and returns false with *rc the handler's return value. */
+static bool
+parse_body(struct dt_http_req *req, struct dt_http_resp *resp, json_t **out, int *rc)
+{
+    const char *ct = dt_http_header(req, "Content-Type");
+    json_error_t err;
+    char msg[256];
+
+    *out = NULL;
+    if (ct && *ct && !content_type_is_json(ct)) {
+        *rc = dt_http_error(resp, 415, "unsupported_media_type",
+                            "the body must be JSON (Content-Type: application/json)", NULL);
+        return false;
+    }
+    if (req->body_len == 0) {
+        *rc = dt_http_error(resp, 400, "invalid_json",
+                            "the body must be a JSON object with job_type", "body");
+        return false;
+    }
+    *out = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (!*out) {
+        snprintf(msg, sizeof(msg), "malformed JSON at line %d, column %d: %s", err.line, err.column,
+                 err.text);
+        *rc = dt_http_error(resp, 400, "invalid_json", msg, "body");
+        return false;
+    }
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        *rc = dt_http_error(resp, 422, "validation_failed",
+                            "the body must be a JSON object with job_type", "body");
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ submit */
+
+/* The job's input {"job_type","customer_id","payload"} from a checked body. */
+static json_t *
+job_input(const json_t *body)
+{
+    json_t *cid = json_object_get(body, "customer_id"), *payload = json_object_get(body, "payload");
+
+    return json_pack("{s:O, s:O?, s:O?}", "job_type", json_object_get(body, "job_type"),
+                     "customer_id", json_is_null(cid) ? NULL : cid, "payload",
+                     json_is_null(payload) ? NULL : payload);
+}
+
+static void
+log_job(const char *msg, const char *id, const json_t *input, const char *reason)
+{
+    const json_t *jt = json_object_get(input, "job_type"),
+                 *cid = json_object_get(input, "customer_id");
+
+    dt_log(DT_LOG_INFO, msg, "instanceId", id, "job_type", json_string_value(jt), "customer_id",
+           json_string_value(cid), "reason", reason, NULL);
+}
+
+/* Maps a failed durata_start to an answer. */
+static int
+start_error(struct dt_http_resp *resp, int code)
+{
+    if (code == DURATA_ETOOBIG)
+        return dt_http_error(resp, 413, "payload_too_large",
+                             "the job is over the store's payload limit", "payload");
+    if (code == DURATA_ECONFLICT)
+        return dt_http_error(resp, 409, "conflict", "a live instance already has this id", NULL);
+    return dt_http_error_from(resp, code, NULL);
+}
+
+/* Starts input (text) under id (NULL = a new id) into id_out. */
+static int
+start_job(struct dt_app *app, const char *id, const char *input, char id_out[257])
+{
+    struct durata_start_options o = {
+        .name = DT_JOB_ORCHESTRATOR, .instance_id = id, .input = input};
+
+    return durata_start(app->hub, &o, id_out, 257);
+}
+
+/* true when inst is the job an idempotent request with hash made. */
+static bool
+job_has_hash(const struct durata_instance *inst, const char *hash)
+{
+    json_t *in = is_job(inst) ? dt_json_parse(inst->input) : NULL;
+    const char *h = json_string_value(json_object_get(in, "request_hash"));
+    bool same = h && strcmp(h, hash) == 0;
+
+    json_decref(in);
+    return same;
+}
+
+/* The Idempotency-Key path: the job under the key's id, or a new one. */
+static int
+submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp,
+                  const char *key, json_t *input)
+{
+    char uuid[37], id[48], hash[37], id_out[257];
+    struct durata_instance *inst = NULL;
+    char *canon, *text = NULL;
+    pthread_mutex_t *mu;
+    int rc;
+
+    dt_uuid_v5(key, strlen(key), uuid);
+    snprintf(id, sizeof(id), "idem-%s", uuid);
+    canon = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!canon)
+        return DURATA_ENOMEM;
+    dt_uuid_v5(canon, strlen(canon), hash);
+    free(canon);
+    if (json_object_set_new(input, "request_hash", json_string(hash)) < 0 ||
+        !(text = dt_json_text(input)))
+        return DURATA_ENOMEM;
+    mu = jobs_idem_lock(id);
+    pthread_mutex_lock(mu);
+    rc = durata_get_status(app->hub, id, &inst);
+    if (rc == DURATA_ENOTFOUND)
+        rc = start_job(app, id, text, id_out);
+    pthread_mutex_unlock(mu);
+    free(text);
+    if (rc < 0)
+        return start_error(resp, rc);
+    if (!inst) {
+        log_job("job submitted", id, input, NULL);
+        return jobs_accepted(req, resp, id, false);
+    }
+    rc = job_has_hash(inst, hash);
+    durata_instance_free(inst);
+    if (!rc)
+        return dt_http_error(resp, 409, "idempotency_conflict",
+                             "this Idempotency-Key was used with a different request",
+                             "Idempotency-Key");
+    return jobs_accepted(req, resp, id, true);
+}
+
+static int
+jobs_submit(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
+{
+    const char *key = dt_http_header(req, "Idempotency-Key");
+    struct job_problems p = {.fields = json_array()};
+    json_t *body = NULL, *input = NULL;
+    char id[257], *text;
+    int rc;
+
+    if (!p.fields)
+        return DURATA_ENOMEM;
+    if (!parse_body(req, resp, &body, &rc))
+        goto out_free;
+    check_submission(app, body, key, &p);
+    if (!p.oom && json_array_size(p.fields) > 0) {
+        rc = problems_resp(resp, &p, "job submission");
+        goto out_free;
+    }
+    rc = DURATA_ENOMEM;
+    if (p.oom || !(input = job_input(body)))
+        goto out_free;
+    if (key) {
+        rc = submit_idempotent(app, req, resp, key, input);
+        goto out_free;
+    }
+    if (!(text = dt_json_text(input)))
+        goto out_free;
+    rc = start_job(app, NULL, text, id);
+    free(text);
+    if (rc < 0) {
+        rc = start_error(resp, rc);
+        goto out_free;
+    }
+    log_job("job submitted", id, input, NULL);
+    rc = jobs_accepted(req, resp, id, false);
+out_free:
+    json_decref(input);
+    json_decref(body);
+    json_decref(p.fields);
+    return rc;
+}
+
+/* ------------------------------------------------------------ cancel, purge */
+
+static int
+jobs_cancel(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
+{
+    const char *reason = dt_http_query(req, "reason");
+    struct durata_instance *inst;
+    json_t *input = NULL;
+    char *reason_json = NULL;
+    int rc;
+
+    if (reason && strlen(reason) > JOBS_MAX_REASON)
+        return dt_http_error(resp, 422, "validation_failed", "reason is longer than 4096 bytes",
+                             "reason");
+    if (!load_job(app, req, resp, &inst, &rc))
+        return rc;
+    if (durata_status_is_terminal(inst->status)) {
+        rc = dt_http_error(resp, 409, "conflict", "the job has already ended", "job_id");
+        goto out_free;
+    }
+    rc = DURATA_ENOMEM;
+    if (reason && !(reason_json = dt_json_quote(reason)))
+        goto out_free;
+    rc = durata_terminate(app->hub, inst->id, reason_json, false);
+    if (rc == DURATA_EGONE) {
+        rc = dt_http_error(resp, 409, "conflict", "the job has already ended", "job_id");
+        goto out_free;
+    }
+    if (rc < 0) {
+        rc = dt_http_error_from(resp, rc, NULL);
+        goto out_free;
+    }
+    input = dt_json_parse(inst->input);
+    log_job("job cancellation requested", inst->id, input, reason);
+    rc = dt_http_json(
+        resp, 202,
+        json_pack("{s:s, s:o}", "status", "cancellation-requested", "job_id", safe_str(inst->id)));
+out_free:
+    json_decref(input);
+    free(reason_json);
+    durata_instance_free(inst);
+    return rc;
+}
+
+static int
+jobs_purge(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
+{
+    struct durata_instance *inst;
+    json_t *input = NULL;
+    int rc, deleted = 0;
+
+    if (!load_job(app, req, resp, &inst, &rc))
+        return rc;
+    if (!durata_status_is_terminal(inst->status)) {
+        rc = dt_http_error(resp, 409, "conflict",
+                           "the job has not ended: cancel it, or wait, before purging", "job_id");
+        goto out_free;
+    }
+    rc = durata_purge(app->hub, inst->id, &deleted);
+    if (rc == 0 && deleted == 0)
+        rc = dt_http_error(resp, 409, "conflict", "the job is running again", "job_id");
+    else if (rc == DURATA_ENOTFOUND)
+        rc = dt_http_error(resp, 404, "not_found", "no job with this id", "job_id");
+    else if (rc < 0)
+        rc = dt_http_error_from(resp, rc, NULL);
+    if (rc != 0 || deleted == 0)
+        goto out_free;
+    input = dt_json_parse(inst->input);
+    log_job("job history purged", inst->id, input, NULL);
+    rc = dt_http_json(
+        resp, 202,
+        json_pack("{s:s, s:o}", "status", "purge-requested", "job_id", safe_str(inst->id)));
+out_free:
+    json_decref(input);
+    durata_instance_free(inst);
+    return rc;
+}
+
+/* ------------------------------------------------------------ list */
+
+struct jobs_list {
+    struct durata_filter f;
+    const char *job_type;    /* matched on the rows read; NULL = any */
+    const char *customer_id; /* same */
+    size_t limit;
+    const char *cursor; /* the store's continuation; NULL = first page */
+};
+
+/* Statuses of a job state name as a durata_filter bit set; 0 if unknown. */
+static unsigned
+job_state_bits(const char *name, size_t len)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } states[] = {
+        {"pending", 1u << DURATA_PENDING},
+        {"running", 1u << DURATA_RUNNING | 1u << DURATA_CONTINUED_AS_NEW},
+        {"completed", 1u << DURATA_COMPLETED},
+        {"failed", 1u << DURATA_FAILED},
+        {"cancelled", 1u << DURATA_CANCELED | 1u << DURATA_TERMINATED},
+        {"canceled", 1u << DURATA_CANCELED | 1u << DURATA_TERMINATED},
+        {"suspended", 1u << DURATA_SUSPENDED},
+    };
+
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        if (strlen(states[i].name) == len && strncasecmp(states[i].name, name, len) == 0)
+            return states[i].bits;
+    return 0;
+}
+
+/* "running,failed" into *bits; false when an item is unknown or empty. */
+static bool
+parse_states(const char *s, unsigned *bits)
+{
+    *bits = 0;
+    for (;;) {
+        size_t n = strcspn(s, ",");
+        unsigned b = job_state_bits(s, n);
+
+        if (!b)
+            return false;
+        *bits |= b;
+        if (!s[n])
+            return true;
+        s += n + 1;
+    }
+}
+
+static void
+parse_list_query(struct dt_http_req *req, struct jobs_list *l, struct job_problems *p)
+{
+    const char *status = dt_http_query(req, "status"), *limit = dt_http_query(req, "limit");
+    char *end;
+    long n;
+
+    l->f.name = DT_JOB_ORCHESTRATOR;
+    l->job_type = dt_http_query(req, "job_type");
+    l->customer_id = dt_http_query(req, "customer_id");
+    l->cursor = dt_http_query(req, "cursor");
+    if (l->cursor && !*l->cursor)
+        l->cursor = NULL;
+    if (status && *status && !parse_states(status, &l->f.statuses))
+        problem(p, "status",
+                "a comma-separated list of pending, running, completed, failed, cancelled, "
+                "suspended",
+                false);
+    l->limit = JOBS_LIST_DEFAULT;
+    if (limit && *limit) {
+        errno = 0;
+        n = strtol(limit, &end, 10);
+        if (errno || *end || end == limit || n < 1 || n > JOBS_LIST_MAX)
+            problem(p, "limit", "an integer from 1 to 1000", false);
+        else
+            l->limit = (size_t)n;
+    }
+}
+
+static bool
+job_matches(const struct jobs_list *l, const struct durata_instance *inst)
+{
+    json_t *in;
+    const char *jt, *cid;
+    bool ok;
+
+    if (!l->job_type && !l->customer_id)
+        return true;
+    in = dt_json_parse(inst->input);
+    jt = json_string_value(json_object_get(in, "job_type"));
+    cid = json_string_value(json_object_get(in, "customer_id"));
+    ok = (!l->job_type || (jt && strcmp(jt, l->job_type) == 0)) &&
+         (!l->customer_id || (cid && strcmp(cid, l->customer_id) == 0));
+    json_decref(in);
+    return ok;
+}
+
+/* The continuation after the first `rows` rows from `from` (a page that
+ * ends mid-batch); *next NULL when nothing follows. */
+static int
+cursor_after(struct dt_app *app, const struct jobs_list *l, const char *from, size_t rows,
+             char **next)
+{
+    struct durata_page *page = NULL;
+    int rc = durata_query(app->hub, &l->f, rows, from, &page);
+
+    *next = NULL;
+    if (rc == 0 && page->continuation && !(*next = strdup(page->continuation)))
+        rc = DURATA_ENOMEM;
+    durata_page_free(page);
+    return rc;
+}
+
+/* Appends the views of one page's matching rows to jobs, until limit.
+ * *stop_at: rows consumed when the limit was reached mid-page, else 0. */
+static int
+list_page(const struct jobs_list *l, const struct durata_page *page, json_t *jobs, size_t *stop_at)
+{
+    size_t i;
+    json_t *v;
+
+    *stop_at = 0;
+    for (i = 0; i < page->count; i++) {
+        if (!job_matches(l, page->items[i]))
+            continue;
+        if (!(v = job_view(page->items[i])) || json_array_append_new(jobs, v) < 0)
+            return DURATA_ENOMEM;
+        if (json_array_size(jobs) == l->limit) {
+            *stop_at = i + 1 < page->count ? i + 1 : 0;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Fills jobs (at most l->limit) and the next cursor (NULL at the end). */
+static int
+list_collect(struct dt_app *app, const struct jobs_list *l, json_t *jobs, char **next)
+{
+    bool filtering = l->job_type || l->customer_id;
+    char *cur = l->cursor ? strdup(l->cursor) : NULL;
+    struct durata_page *page = NULL;
+    size_t need, stop_at = 0;
+    int rc = 0, round;
+
+    *next = NULL;
+    if (l->cursor && !cur)
+        return DURATA_ENOMEM;
+    for (round = 0; round < JOBS_LIST_MAX_ROUNDS; round++) {
+        need = l->limit - json_array_size(jobs);
+        rc = durata_query(app->hub, &l->f,
+                          filtering && need < JOBS_LIST_MIN_BATCH ? JOBS_LIST_MIN_BATCH : need, cur,
+                          &page);
+        if (rc == 0)
+            rc = list_page(l, page, jobs, &stop_at);
+        if (rc < 0)
+            break;
+        if (stop_at) {
+            rc = cursor_after(app, l, cur, stop_at, next);
+            break;
+        }
+        free(cur);
+        cur = NULL;
+        if (page->continuation && !(cur = strdup(page->continuation))) {
+            rc = DURATA_ENOMEM;
+            break;
+        }
+        durata_page_free(page);
+        page = NULL;
+        if (!cur || json_array_size(jobs) == l->limit)
+            break;
+    }
+    if (rc == 0 && !*next && cur) {
+        *next = cur; /* the limit was reached at a page end, or rounds ran out */
+        cur = NULL;
+    }
+    durata_page_free(page);
+    free(cur);
+    return rc;
+}
+
+static int
+jobs_list(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
+{
+    struct job_problems p = {.fields = json_array()};
+    struct jobs_list l = {0};
+    json_t *jobs = json_array();
+    char *next = NULL;
+    int rc = DURATA_ENOMEM;
+
+    if (!p.fields || !jobs)
+        goto out_free;
+    parse_list_query(req, &l, &p);
+    if (json_array_size(p.fields) > 0) {
+        rc = p.oom ? DURATA_ENOMEM : problems_resp(resp, &p, "query");
+        goto out_free;
+    }
+    rc = list_collect(app, &l, jobs, &next);
+    if (rc == DURATA_EINVAL) {
+        rc = dt_http_error(resp, 422, "validation_failed",
+                           "invalid cursor: pass back a next_cursor this API returned", "cursor");
+        goto out_free;
+    }
+    if (rc < 0) {
+        rc = dt_http_error_from(resp, rc, NULL);
+        goto out_free;
+    }
+    rc = dt_http_json(resp, 200, json_pack("{s:O, s:s?}", "jobs", jobs, "next_cursor", next));
+out_free:
+    free(next);
+    json_decref(jobs);
+    json_decref(p.fields);
+    return rc;
+}
+
+/* ------------------------------------------------------------ routes */
+
+const struct dt_route dt_jobs_routes[] = {
+    {"POST", "/api/jobs", jobs_submit,
+     "Submit a job: 202 with job_id, status_url and management URLs (Idempotency-Key honoured)"},
+    {"GET", "/api/jobs", jobs_list,
+     "List jobs, filtered by status, job_type and customer_id, "
+     "a page at a time"},
+    {"GET", "/api/jobs/{id}", jobs_get, "A job's status, result or error, and attempts"},
+    {"DELETE", "/api/jobs/{id}", jobs_cancel,
+     "Cancel a job (terminates its orchestration); 409 when it has ended"},
+    {"DELETE", "/api/jobs/{id}/history", jobs_purge,
+     "Purge a finished job's history; 409 while it runs"},
+    {"GET", "/api/openapi.json", dt_openapi_get,
+     "This server's OpenAPI 3.1 document, generated from its route tables"},
+    {NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,666 @@
+/*
+ * server.c — the HTTP server: libmicrohttpd underneath, requests turned
+ * into struct dt_http_req, routed through the app's tables, answered from
+ * struct dt_http_resp.
+ *
+ * Owns: the libmicrohttpd daemon (an internal polling thread pool, epoll
+ * where available), one struct srv_conn per request (its capped body
+ * buffer), and the per-request pipeline: body framing checks (400 for
+ * ambiguous lengths), body limit (413, at once when Content-Length says
+ * so), path and query decoding, API keys (401), route lookup (404), the
+ * handler, Content-Type on every answer, one debug log line per request;
+ * and stopping with a drain (requests in progress are answered first).
+ * libmicrohttpd itself answers malformed request lines and headers too
+ * large for the per-connection memory (400/414/431/505, with its own small
+ * HTML bodies; request lines that are not HTTP at all get the connection
+ * closed) and closes idle connections after the timeout.
+ * Does not own: the app and the config (the caller's, they outlive the
+ * server); what handlers do.
+ * Threading: the access handler runs on the pool's threads; each request
+ * is handled by one thread. The server struct is read-only after start.
+ */
+#include "http/server_impl.h"
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
+
+#include <microhttpd.h>
+
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SRV_DEFAULT_MAX_BODY (1024 * 1024)
+#define SRV_DEFAULT_CONNECTIONS 1024
+#define SRV_DEFAULT_THREADS 8
+#define SRV_DEFAULT_TIMEOUT_S 30
+/* Per-connection memory: the request line and headers must fit in it, so
+ * it is also the header size limit (libmicrohttpd answers 431 beyond). */
+#define SRV_CONNECTION_MEMORY (64 * 1024)
+/* A body over the limit without a Content-Length (chunked) is read and
+ * dropped to the end so the 413 can be sent; past this many extra bytes
+ * the connection is simply closed. */
+#define SRV_DISCARD_MAX (4 * 1024 * 1024)
+#define SRV_JSON_TYPE "application/json; charset=utf-8"
+/* How long stopping waits for requests in progress to be answered. */
+#define SRV_DRAIN_MS 10000
+
+struct dt_http_server {
+    struct MHD_Daemon *daemon;
+    struct dt_app *app;
+    const struct dt_http_config *cfg;
+    size_t max_body;
+    int port;
+    char listen[DT_HTTP_HOST_MAX + 16]; /* "host:port", base_url fallback */
+    /* Requests begun (headers read) and not yet completed (answer sent or
+     * connection gone); stopping waits for it to reach 0. */
+    _Atomic long in_flight;
+};
+
+/* One request's state across the access handler's calls; freed when
+ * libmicrohttpd reports the request complete. */
+struct srv_conn {
+    struct dt_buf body;
+    int64_t start_us;
+    size_t received; /* body bytes seen, kept or dropped */
+    bool too_big;
+};
+
+/* ------------------------------------------------------------ responses */
+
+static bool
+header_is_sendable(const struct dt_http_kv *h)
+{
+    /* libmicrohttpd computes Content-Length; Content-Type comes from the
+     * response's field; a CR or LF would split the header. */
+    if (strcasecmp(h->key, "Content-Length") == 0 || strcasecmp(h->key, "Content-Type") == 0)
+        return false;
+    return !strpbrk(h->key, "\r\n:") && !strpbrk(h->value, "\r\n") && h->key[0];
+}
+
+/* Hands resp's body to libmicrohttpd and queues the answer. */
+static enum MHD_Result
+srv_queue(struct MHD_Connection *c, struct dt_http_resp *resp)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (resp->body) {
+        r = MHD_create_response_from_buffer_with_free_callback(resp->body_len, resp->body, free);
+        if (r)
+            resp->body = NULL; /* libmicrohttpd frees it now */
+    } else {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!r)
+        return MHD_NO;
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                  resp->content_type ? resp->content_type : SRV_JSON_TYPE);
+    for (size_t i = 0; i < resp->n_headers; i++)
+        if (header_is_sendable(&resp->headers[i]))
+            (void)MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
+    ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Sets resp to an error; when even that fails (out of memory), to a
+ * bodiless 500 so something is always sent. */
+static void
+srv_error(struct dt_http_resp *resp, int status, const char *code, const char *message)
+{
+    dt_http_resp_release(resp);
+    if (dt_http_error(resp, status, code, message, NULL) < 0) {
+        dt_http_resp_release(resp);
+        resp->status = 500;
+    }
+}
+
+static void
+srv_log(const char *method, const char *path, int status, int64_t start_us)
+{
+    char st[16], ms[32];
+    int64_t us = dt_clock_mono_us() - start_us;
+
+    snprintf(st, sizeof(st), "%d", status);
+    snprintf(ms, sizeof(ms), "%.3f", (double)us / 1000.0);
+    dt_log(DT_LOG_DEBUG, "http request", "method", method, "path", path, "status", st, "ms", ms,
+           NULL);
+}
+
+/* Queues an error answer for a request that never reached the router. */
+static enum MHD_Result
+srv_reject(struct MHD_Connection *c, struct srv_conn *sc, const char *method, const char *url,
+           int status, const char *code, const char *message)
+{
+    struct dt_http_resp resp = {0};
+    enum MHD_Result ret;
+
+    srv_error(&resp, status, code, message);
+    ret = srv_queue(c, &resp);
+    srv_log(method, url, resp.status, sc->start_us);
+    dt_http_resp_release(&resp);
+    return ret;
+}
+
+/* ------------------------------------------------------------ requests */
+
+struct header_fill {
+    struct dt_http_req *req;
+    size_t cap;
+};
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct header_fill *hf = cls;
+
+    (void)kind;
+    if (hf->req->n_headers == hf->cap)
+        return MHD_NO;
+    /* libmicrohttpd's strings live until the request completes, longer
+     * than the dt_http_req built on them; they are never freed here. */
+    hf->req->headers[hf->req->n_headers].key = (char *)key;
+    hf->req->headers[hf->req->n_headers].value = (char *)(value ? value : "");
+    hf->req->n_headers++;
+    return MHD_YES;
+}
+
+struct query_fill {
+    struct dt_http_req *req;
+    int rc;
+};
+
+static enum MHD_Result
+collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct query_fill *qf = cls;
+
+    (void)kind;
+    qf->rc = dt_http_req_add_query_encoded(qf->req, key, value);
+    return qf->rc == 0 ? MHD_YES : MHD_NO;
+}
+
+/* Fills req from the connection: decoded path and query, headers, body,
+ * base_url. DURATA_EINVAL (an encoded NUL), DURATA_ENOMEM. */
+static int
+srv_fill_request(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
+                 const char *url, struct dt_http_req *req)
+{
+    struct query_fill qf = {req, 0};
+    struct header_fill hf = {req, 0};
+    char *path;
+    int n, rc;
+
+    rc = dt_http_pct_decode(url, strlen(url), false, &path, NULL);
+    if (rc < 0)
+        return rc;
+    req->path = path;
+    (void)MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &qf);
+    if (qf.rc < 0)
+        return qf.rc;
+    n = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
+    if (n > 0) {
+        req->headers = calloc((size_t)n, sizeof(*req->headers));
+        if (!req->headers)
+            return DURATA_ENOMEM;
+        hf.cap = (size_t)n;
+        (void)MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hf);
+    }
+    req->body = sc->body.data ? sc->body.data : "";
+    req->body_len = sc->body.len;
+    return dt_http_base_url(dt_http_header(req, "X-Forwarded-Proto"),
+                            dt_http_header(req, "X-Forwarded-Host"), dt_http_header(req, "Host"),
+                            s->listen, (char **)&req->base_url);
+}
+
+static bool
+route_is_open(const struct dt_route *route)
+{
+    return route &&
+           (strcmp(route->pattern, "/healthz") == 0 || strcmp(route->pattern, "/readyz") == 0);
+}
+
+static bool
+auth_required(const struct dt_http_server *s)
+{
+    return s->cfg->api_keys && s->cfg->api_keys[0];
+}
+
+/* Routes req and runs its handler, or sets the 401/404 answer. */
+static void
+srv_route(struct dt_http_server *s, const char *url, struct dt_http_req *req,
+          struct dt_http_resp *resp)
+{
+    const struct dt_route *route = NULL;
+    enum dt_route_miss miss;
+    int rc;
+
+    rc = dt_route_find(s->app->routes, req->method, url, req, &route, &miss);
+    if (rc == DURATA_EINVAL || rc == DURATA_ENOMEM) {
+        if (rc == DURATA_EINVAL)
+            srv_error(resp, 400, "bad_request", "the path holds an encoded NUL byte");
+        else
+            srv_error(resp, 503, "overloaded", "out of memory");
+        return;
+    }
+    if (auth_required(s) && !route_is_open(route) && !dt_http_key_is_valid(req, s->cfg->api_keys)) {
+        srv_error(resp, 401, "unauthorized",
+                  "a valid API key is required: header x-functions-key, query parameter code "
+                  "or Authorization: Bearer");
+        /* RFC 9110 wants the scheme named; the body already says it all,
+         * so running out of memory here only loses the header. */
+        if (resp->body && dt_http_add_header(resp, "WWW-Authenticate", "Bearer") < 0)
+            dt_log(DT_LOG_WARN, "out of memory adding WWW-Authenticate", NULL);
+        return;
+    }
+    if (!route) {
+        srv_error(resp, 404, "not_found",
+                  miss == DT_ROUTE_NO_METHOD ? "this path does not take this method"
+                                             : "no such route");
+        return;
+    }
+    rc = route->handler(s->app, req, resp);
+    if (rc < 0 || resp->status < 100 || resp->status > 599)
+        srv_error(resp, 500, "internal",
+                  rc < 0 ? durata_strerror(rc) : "the handler gave no status");
+}
+
+/* The path of the request target: origin-form "/p" as is, absolute-form
+ * "http://host/p" (which HTTP/1.1 servers must accept) reduced to "/p". */
+static const char *
+target_path(const char *url)
+{
+    const char *p;
+
+    if (strncasecmp(url, "http://", 7) == 0)
+        p = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        p = url + 8;
+    else
+        return url;
+    p = strchr(p, '/');
+    return p ? p : "/";
+}
+
+/* The request is complete: build it, route it, answer. */
+static enum MHD_Result
+srv_dispatch(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
+             const char *url, const char *method)
+{
+    struct dt_http_req req = {0};
+    struct dt_http_resp resp = {0};
+    enum MHD_Result ret;
+    int rc;
+
+    req.method = method;
+    url = target_path(url);
+    rc = srv_fill_request(s, c, sc, url, &req);
+    if (rc == DURATA_EINVAL)
+        srv_error(&resp, 400, "bad_request", "the URL holds an encoded NUL byte");
+    else if (rc < 0)
+        srv_error(&resp, 503, "overloaded", "out of memory");
+    else if (url[0] != '/')
+        srv_error(&resp, 400, "bad_request", "the request target must be a path");
+    else
+        srv_route(s, url, &req, &resp);
+    ret = srv_queue(c, &resp);
+    srv_log(method, req.path ? req.path : url, resp.status, sc->start_us);
+    dt_http_resp_release(&resp);
+    free(req.headers);
+    dt_http_req_release_owned(&req);
+    return ret;
+}
+
+/* ------------------------------------------------------------ API keys */
+
+/* Constant-time equality: the time depends on the key's length only. */
+static bool
+key_equal(const char *given, const char *key)
+{
+    size_t glen = strlen(given), klen = strlen(key);
+    unsigned char diff = glen != klen;
+
+    for (size_t i = 0; i < klen; i++)
+        diff |= (unsigned char)key[i] ^ (unsigned char)(i < glen ? given[i] : 0);
+    return diff == 0;
+}
+
+bool
+dt_http_key_is_valid(const struct dt_http_req *req, const char *const *keys)
+{
+    const char *given[3] = {dt_http_header(req, "x-functions-key"), dt_http_query(req, "code"),
+                            NULL};
+    const char *auth = dt_http_header(req, "Authorization");
+    bool ok = false;
+
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        given[2] = auth + 7;
+        while (*given[2] == ' ')
+            given[2]++;
+    }
+    /* Every candidate is compared with every key, without stopping early. */
+    for (size_t k = 0; keys && keys[k]; k++)
+        for (size_t g = 0; g < 3; g++)
+            if (keys[k][0] && given[g] && given[g][0])
+                ok |= key_equal(given[g], keys[k]);
+    return ok;
+}
+
+/* ------------------------------------------------------------ libmicrohttpd */
+
+static bool
+content_length_exceeds(struct MHD_Connection *c, size_t max)
+{
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    char *end;
+    unsigned long long n;
+
+    if (!cl || *cl < '0' || *cl > '9')
+        return false; /* libmicrohttpd itself rejects a malformed length */
+    n = strtoull(cl, &end, 10);
+    return n > max;
+}
+
+struct framing {
+    int content_lengths;
+    int transfer_encodings;
+    bool chunked;
+};
+
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct framing *fr = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        fr->content_lengths++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        fr->transfer_encodings++;
+        fr->chunked = value && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/* Why the body's framing cannot be trusted, or NULL. Two lengths, a
+ * length with chunking, or a transfer coding other than chunked would let
+ * a proxy and this server disagree on where the request ends (request
+ * smuggling), and libmicrohttpd would wait for an unframed body. */
+static const char *
+framing_error(struct MHD_Connection *c)
+{
+    struct framing fr = {0};
+
+    (void)MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &fr);
+    if (fr.content_lengths > 1)
+        return "more than one Content-Length header";
+    if (fr.transfer_encodings > 1 || (fr.transfer_encodings == 1 && !fr.chunked))
+        return "unsupported Transfer-Encoding (only chunked is accepted)";
+    if (fr.transfer_encodings && fr.content_lengths)
+        return "both Content-Length and Transfer-Encoding";
+    return NULL;
+}
+
+/* First call of a request: its state, and an answer at once when the
+ * body is badly framed (400) or declared too large (413); the body is
+ * then never read and libmicrohttpd closes the connection after. */
+static enum MHD_Result
+srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, const char *method,
+          void **req_cls)
+{
+    struct srv_conn *sc = calloc(1, sizeof(*sc));
+    const char *why;
+
+    if (!sc)
+        return MHD_NO;
+    atomic_fetch_add(&s->in_flight, 1);
+    dt_buf_init(&sc->body, s->max_body);
+    sc->start_us = dt_clock_mono_us();
+    *req_cls = sc;
+    sc->too_big = content_length_exceeds(c, s->max_body);
+    if (sc->too_big)
+        return srv_reject(c, sc, method, url, 413, "too_large",
+                          "the request body is larger than the server accepts");
+    why = framing_error(c);
+    if (why) {
+        sc->too_big = true; /* a body, if any, is never kept */
+        return srv_reject(c, sc, method, url, 400, "bad_request", why);
+    }
+    return MHD_YES;
+}
+
+/* A piece of the body: kept while under the limit, dropped after. */
+static enum MHD_Result
+srv_take_body(struct srv_conn *sc, const char *data, size_t *size)
+{
+    int rc;
+
+    sc->received += *size;
+    if (!sc->too_big) {
+        rc = dt_buf_append(&sc->body, data, *size);
+        if (rc == DURATA_ENOMEM)
+            return MHD_NO;
+        if (rc < 0) {
+            sc->too_big = true;
+            dt_buf_release(&sc->body);
+        }
+    }
+    *size = 0;
+    if (sc->too_big && sc->received - sc->body.max > SRV_DISCARD_MAX)
+        return MHD_NO; /* an endless body: close the connection */
+    return MHD_YES;
+}
+
+static enum MHD_Result
+srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+    struct dt_http_server *s = cls;
+    struct srv_conn *sc = *req_cls;
+
+    (void)version;
+    if (!sc)
+        return srv_begin(s, c, url, method, req_cls);
+    if (*upload_data_size)
+        return srv_take_body(sc, upload_data, upload_data_size);
+    if (sc->too_big)
+        return srv_reject(c, sc, method, url, 413, "too_large",
+                          "the request body is larger than the server accepts");
+    return srv_dispatch(s, c, sc, url, method);
+}
+
+static void
+srv_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+              enum MHD_RequestTerminationCode toe)
+{
+    struct dt_http_server *s = cls;
+    struct srv_conn *sc = *req_cls;
+
+    (void)c;
+    (void)toe;
+    if (!sc)
+        return;
+    dt_buf_release(&sc->body);
+    free(sc);
+    *req_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* Keeps the URL and query as sent: paths are split before decoding (an
+ * encoded '/' stays in its segment) and decoding is done in request.c. */
+static size_t
+srv_unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+__attribute__((format(printf, 2, 0))) static void
+srv_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    dt_log(DT_LOG_DEBUG, "libmicrohttpd", "detail", line, NULL);
+}
+
+/* ------------------------------------------------------------ start/stop */
+
+static bool
+routes_are_valid(const struct dt_app *app)
+{
+    for (size_t t = 0; app->routes && app->routes[t]; t++) {
+        for (const struct dt_route *r = app->routes[t]; r->method; r++) {
+            if (!r->handler || !dt_route_pattern_is_valid(r->pattern)) {
+                dt_log(DT_LOG_ERROR, "invalid route", "method", r->method, "pattern", r->pattern,
+                       NULL);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static int
+srv_resolve(const char *host, int port, struct addrinfo **out)
+{
+    struct addrinfo hints = {0};
+    char service[16];
+    int rc;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(service, sizeof(service), "%d", port);
+    rc = getaddrinfo(host, service, &hints, out);
+    if (rc != 0) {
+        dt_log(DT_LOG_ERROR, "cannot resolve the listen address", "host", host, "reason",
+               gai_strerror(rc), NULL);
+        return DURATA_ESYS;
+    }
+    return 0;
+}
+
+static struct MHD_Daemon *
+srv_daemon_start(struct dt_http_server *s, const struct addrinfo *ai)
+{
+    const struct dt_http_config *cfg = s->cfg;
+    unsigned threads = cfg->threads ? cfg->threads : SRV_DEFAULT_THREADS;
+    unsigned conns = cfg->max_connections ? cfg->max_connections : SRV_DEFAULT_CONNECTIONS;
+    unsigned timeout = cfg->timeout_s ? cfg->timeout_s : SRV_DEFAULT_TIMEOUT_S;
+    /* ITC lets dt_http_server_stop quiesce the daemon (stop accepting). */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(flags, 0, NULL, NULL, srv_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            srv_mhd_log, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                            conns, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONNECTION_MEMORY,
+                            MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
+                            MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape_none, s, MHD_OPTION_END);
+}
+
+static void
+srv_set_listen(struct dt_http_server *s, const char *host)
+{
+    if (strchr(host, ':'))
+        snprintf(s->listen, sizeof(s->listen), "[%s]:%d", host, s->port);
+    else
+        snprintf(s->listen, sizeof(s->listen), "%s:%d", host, s->port);
+}
+
+int
+dt_http_server_start(struct dt_http_server **out, struct dt_app *app,
+                     const struct dt_http_config *cfg)
+{
+    const char *host = cfg->host ? cfg->host : "127.0.0.1";
+    const union MHD_DaemonInfo *info;
+    struct dt_http_server *s;
+    struct addrinfo *ai = NULL;
+    int rc;
+
+    *out = NULL;
+    if (cfg->port < 0 || cfg->port > 65535 || !routes_are_valid(app))
+        return DURATA_EINVAL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return DURATA_ENOMEM;
+    s->app = app;
+    s->cfg = cfg;
+    s->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : SRV_DEFAULT_MAX_BODY;
+    rc = srv_resolve(host, cfg->port, &ai);
+    if (rc < 0)
+        goto out_free;
+    s->daemon = srv_daemon_start(s, ai);
+    freeaddrinfo(ai);
+    if (!s->daemon) {
+        dt_log(DT_LOG_ERROR, "cannot listen (address in use or not available?)", "host", host,
+               NULL);
+        rc = DURATA_ESYS;
+        goto out_free;
+    }
+    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info && info->port ? info->port : cfg->port;
+    srv_set_listen(s, host);
+    *out = s;
+    return 0;
+
+out_free:
+    free(s);
+    return rc;
+}
+
+int
+dt_http_server_port(const struct dt_http_server *s)
+{
+    return s ? s->port : 0;
+}
+
+/* Waits (up to SRV_DRAIN_MS) until no request is in progress. */
+static void
+srv_drain(struct dt_http_server *s)
+{
+    struct timespec pause = {0, 5 * 1000000L};
+    int64_t deadline = dt_clock_mono_ms() + SRV_DRAIN_MS;
+
+    while (atomic_load(&s->in_flight) > 0 && dt_clock_mono_ms() < deadline)
+        nanosleep(&pause, NULL);
+    if (atomic_load(&s->in_flight) > 0)
+        dt_log(DT_LOG_WARN, "stopping with requests still in progress", NULL);
+}
+
+void
+dt_http_server_stop(struct dt_http_server *s)
+{
+    MHD_socket listen_fd;
+
+    if (!s)
+        return;
+    /* Stop accepting, let requests in progress be answered (their
+     * handlers finish and the answers are written), then close the idle
+     * keep-alive connections with the daemon. */
+    listen_fd = MHD_quiesce_daemon(s->daemon);
+    srv_drain(s);
+    MHD_stop_daemon(s->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    free(s);
+}
