@@ -2,11 +2,14 @@
  * serve.c — `durata serve`: the hub over a SQLite store behind the HTTP
  * server, until SIGTERM or SIGINT.
  *
- * Owns: reading options (defaults, then DURATA_* environment variables,
- * then flags), the refusal to listen beyond loopback without an API key,
- * the start order (hub open, registration, hub start, HTTP server, ready)
- * and the stop order (not ready, HTTP server stopped so running requests
- * finish, hub stopped, store closed). stdout carries exactly two lines:
+ * Owns: reading options (defaults, then the configuration file, then
+ * DURATA_* environment variables, then flags; config.c finds and reads the
+ * file), the job type table (the demo types, with configured command types
+ * replacing or joining them; --job-type is the last layer), the refusal to
+ * listen beyond loopback without an API key, the start order (hub open,
+ * registration, hub start, HTTP server, ready) and the stop order (not
+ * ready, HTTP server stopped so running requests finish, hub stopped, store
+ * closed, job table freed). stdout carries exactly two lines:
  * "listening on http://HOST:PORT" and a curl line to try; everything else
  * goes to stderr.
  * Threading: main thread; SIGINT/SIGTERM are blocked in every thread and
@@ -15,6 +18,7 @@
 #include "cli/cli.h"
 
 #include "base/log.h"
+#include "cli/config.h"
 #include "http/http.h"
 #include "workers/jobs.h"
 
@@ -40,12 +44,14 @@ struct serve_opts {
     char *env_keys; /* DURATA_API_KEY copy, split in place */
     unsigned threads;
     int log_level;
+    struct dt_config cfg; /* the file's values, then --job-type's types */
 };
 
 static void
 serve_usage(FILE *out)
 {
-    fprintf(out, "usage: durata serve [--listen HOST:PORT] [--store PATH] [--api-key KEY]...\n"
+    fprintf(out, "usage: durata serve [--listen HOST:PORT] [--store PATH] [--config FILE]\n"
+                 "                    [--api-key KEY]... [--job-type NAME=COMMAND]...\n"
                  "                    [--threads N] [--log-level LEVEL]\n"
                  "\n"
                  "Runs the durable task hub behind its HTTP API (/api/jobs, the Durable\n"
@@ -54,20 +60,47 @@ serve_usage(FILE *out)
                  "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0\n"
                  "                      picks a free port; IPv6 as [::1]:8080)\n"
                  "  --store PATH        SQLite file (default ./durata.db, created if missing)\n"
+                 "  --config FILE       settings and job types as JSON (default ./durata.json\n"
+                 "                      when it exists; see below)\n"
                  "  --api-key KEY       require this key (repeatable); clients send it as the\n"
                  "                      x-functions-key header, the code query parameter or\n"
                  "                      Authorization: Bearer KEY. Without a key the server only\n"
                  "                      listens on loopback addresses.\n"
+                 "  --job-type NAME=COMMAND\n"
+                 "                      a job type run by COMMAND (repeatable; replaces a\n"
+                 "                      configured or built-in type of that name). COMMAND is\n"
+                 "                      split into words like a shell would (quotes,\n"
+                 "                      backslashes) but no shell runs: write sh -c '...' for\n"
+                 "                      pipes, redirections and variables.\n"
                  "  --threads N         HTTP handler threads, the most requests in progress at\n"
                  "                      once (default 64)\n"
                  "  --log-level LEVEL   debug, info, warn, error or off (default info)\n"
                  "  -h, --help          show this text\n"
                  "\n"
-                 "Environment: DURATA_LISTEN, DURATA_STORE, DURATA_API_KEY (comma-separated\n"
-                 "keys), DURATA_THREADS, DURATA_LOG_LEVEL; flags override them.\n"
+                 "Built-in job types: echo, sleep, fail, thumbnail. A command job type runs\n"
+                 "its program in its own process group with the job on stdin as JSON\n"
+                 "({\"job_id\",\"job_type\",\"customer_id\",\"payload\",\"attempt\"}) and\n"
+                 "DURATA_JOB_ID, DURATA_ATTEMPT, DURATA_JOB_TYPE in its environment. Exit 0\n"
+                 "with one JSON value (or nothing) on stdout completes the job with it; a\n"
+                 "non-zero exit, a signal, other output (or over 1 MiB) or the timeout\n"
+                 "(default 3600 s; the process group is killed) fails the attempt with the\n"
+                 "last 4 KiB of stderr. --job-type types make one attempt.\n"
+                 "\n"
+                 "Configuration file (every member optional; durata.json):\n"
+                 "  {\"listen\": \"127.0.0.1:8080\", \"store\": \"./durata.db\",\n"
+                 "   \"apiKeys\": [\"KEY\"], \"threads\": 64, \"logLevel\": \"info\",\n"
+                 "   \"jobTypes\": {\"resize\": {\"command\": [\"./resize.sh\", \"--fast\"],\n"
+                 "       \"timeoutSeconds\": 300, \"concurrency\": 2,\n"
+                 "       \"retry\": {\"maxAttempts\": 3, \"firstRetryIntervalMs\": 1000,\n"
+                 "                 \"backoffCoefficient\": 2, \"maxRetryIntervalMs\": 60000}}}}\n"
+                 "\n"
+                 "Environment: DURATA_CONFIG (the file), DURATA_LISTEN, DURATA_STORE,\n"
+                 "DURATA_API_KEY (comma-separated keys), DURATA_THREADS, DURATA_LOG_LEVEL.\n"
+                 "Each layer overrides the one before: defaults, the file, the\n"
+                 "environment, flags.\n"
                  "Prints 'listening on http://HOST:PORT' once ready; SIGTERM or SIGINT stops\n"
                  "it cleanly (exit 0). Exit 1 when the store or the address cannot be used,\n"
-                 "2 on bad usage.\n");
+                 "2 on bad usage or a bad configuration file.\n");
 }
 
 /* Prints "durata serve: <what>['<arg>']" and the hint; returns 2. */
@@ -127,19 +160,83 @@ set_log_level(struct serve_opts *o, const char *text)
     return DT_EXIT_OK;
 }
 
-/* Defaults, then the DURATA_* environment. */
-static int
+static const struct option serve_longs[] = {
+    {"listen", required_argument, NULL, 'l'},
+    {"store", required_argument, NULL, 's'},
+    {"config", required_argument, NULL, 'c'},
+    {"api-key", required_argument, NULL, 'k'},
+    {"job-type", required_argument, NULL, 'j'},
+    {"threads", required_argument, NULL, 't'},
+    {"log-level", required_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void
 serve_defaults(struct serve_opts *o)
 {
-    const char *v;
-    int rc = DT_EXIT_OK;
-
     memset(o, 0, sizeof(*o));
     snprintf(o->host, sizeof(o->host), "127.0.0.1");
     o->port = 8080;
     o->store = "./durata.db";
     o->log_level = DT_LOG_INFO;
     o->threads = SERVE_DEFAULT_THREADS;
+    dt_config_init(&o->cfg);
+}
+
+/* The --config flag's value, found before the other flags are applied
+ * (the file is a lower layer than the environment and the flags); NULL
+ * when absent. *help is set for --help (shown without reading any file).
+ * Errors are left to serve_flags. */
+static const char *
+serve_config_flag(int argc, char **argv, bool *help)
+{
+    const char *path = NULL;
+    int c;
+
+    *help = false;
+    opterr = 0;
+    optind = 0; /* a full reset of getopt's state */
+    while ((c = getopt_long(argc, argv, ":h", serve_longs, NULL)) != -1) {
+        if (c == 'c')
+            path = optarg;
+        else if (c == 'h')
+            *help = true;
+    }
+    return path;
+}
+
+/* Applies the configuration file's settings over the defaults. */
+static int
+serve_apply_config(struct serve_opts *o)
+{
+    const struct dt_config *c = &o->cfg;
+    const char *why;
+    int rc = DT_EXIT_OK;
+
+    if (c->listen && !dt_cli_parse_listen(c->listen, o->host, sizeof(o->host), &o->port, &why)) {
+        fprintf(stderr, "durata serve: %s: listen: bad listen address '%s': %s\n", c->origin,
+                c->listen, why);
+        return DT_EXIT_USAGE;
+    }
+    if (c->store)
+        o->store = c->store;
+    if (c->threads)
+        o->threads = (unsigned)c->threads;
+    if (c->log_level)
+        o->log_level = dt_log_level_parse(c->log_level);
+    for (size_t i = 0; i < c->n_api_keys && rc == DT_EXIT_OK; i++)
+        rc = add_key(o, c->api_keys[i]);
+    return rc;
+}
+
+/* The DURATA_* environment, over the file's settings. */
+static int
+serve_env(struct serve_opts *o)
+{
+    const char *v;
+    int rc = DT_EXIT_OK;
+
     if ((v = getenv("DURATA_LISTEN")) && *v)
         rc = set_listen(o, v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_STORE")) && *v)
@@ -149,6 +246,7 @@ serve_defaults(struct serve_opts *o)
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_LOG_LEVEL")) && *v)
         rc = set_log_level(o, v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_API_KEY")) && *v) {
+        o->n_keys = 0; /* the environment's keys replace the file's */
         o->env_keys = strdup(v);
         if (!o->env_keys)
             return DT_EXIT_FAIL;
@@ -159,25 +257,33 @@ serve_defaults(struct serve_opts *o)
     return rc;
 }
 
-/* The flags, over what serve_defaults set. -1: --help was shown. */
+/* --job-type NAME=COMMAND: a command type over the file's and the
+ * built-ins of that name (a repeated NAME: the last one wins). */
+static int
+add_job_type(struct serve_opts *o, const char *text)
+{
+    struct dt_job_spec spec;
+    char err[600];
+    int rc = dt_job_spec_parse_flag(&spec, text, err, sizeof(err));
+
+    if (rc == DURATA_EINVAL)
+        return usage_error(err, NULL);
+    if (rc == 0)
+        rc = dt_config_put_job_type(&o->cfg, &spec);
+    dt_job_spec_release(&spec);
+    return rc < 0 ? DT_EXIT_FAIL : DT_EXIT_OK;
+}
+
+/* The flags, over the lower layers. -1: --help was shown. */
 static int
 serve_flags(struct serve_opts *o, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"store", required_argument, NULL, 's'},
-        {"api-key", required_argument, NULL, 'k'},
-        {"threads", required_argument, NULL, 't'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     bool flag_keys = false;
     int c, rc = DT_EXIT_OK;
 
     opterr = 0;
-    optind = 1;
-    while (rc == DT_EXIT_OK && (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    optind = 0; /* serve_config_flag ran getopt before */
+    while (rc == DT_EXIT_OK && (c = getopt_long(argc, argv, ":h", serve_longs, NULL)) != -1) {
         switch (c) {
         case 'l':
             rc = set_listen(o, optarg);
@@ -185,8 +291,13 @@ serve_flags(struct serve_opts *o, int argc, char **argv)
         case 's':
             o->store = optarg;
             break;
+        case 'c': /* read first, by serve_config_flag */
+            break;
+        case 'j':
+            rc = add_job_type(o, optarg);
+            break;
         case 'k':
-            if (!flag_keys) /* flags replace the environment's keys */
+            if (!flag_keys) /* flags replace the lower layers' keys */
                 o->n_keys = 0;
             flag_keys = true;
             rc = add_key(o, optarg);
@@ -234,15 +345,31 @@ struct serve_state {
     struct dt_http_config cfg;
     struct dt_app app;
     const struct dt_route *routes[4];
-    const char **job_names;
+    struct dt_job_table jobs; /* demo and configured types */
 };
+
+/* The job types: the demo ones with the configured command types over
+ * them; each command type is logged. */
+static int
+serve_job_types(struct serve_state *st, const struct serve_opts *o)
+{
+    const struct dt_job_type *demo;
+    size_t n = 0;
+    int rc;
+
+    demo = dt_jobs_demo_types(&n);
+    rc = dt_job_table_build(&st->jobs, demo, n, o->cfg.job_types, o->cfg.n_job_types, st->hub);
+    for (size_t i = 0; rc == 0 && i < st->jobs.n; i++)
+        if (st->jobs.commands[i])
+            dt_log(DT_LOG_INFO, "command job type", "job_type", st->jobs.names[i], "command",
+                   dt_command_program(st->jobs.commands[i]), NULL);
+    return rc;
+}
 
 static int
 serve_open_hub(struct serve_state *st, const struct serve_opts *o)
 {
     struct durata_hub_options ho = {.store_path = o->store};
-    const struct dt_job_type *types;
-    size_t n = 0;
     int rc;
 
     rc = durata_hub_open(&st->hub, &ho);
@@ -251,16 +378,11 @@ serve_open_hub(struct serve_state *st, const struct serve_opts *o)
                 durata_strerror(rc));
         return DT_EXIT_FAIL;
     }
-    types = dt_jobs_demo_types(&n);
-    st->job_names = calloc(n + 1, sizeof(*st->job_names));
-    if (!st->job_names)
-        rc = DURATA_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        st->job_names[i] = types[i].name;
+    rc = serve_job_types(st, o);
     if (rc == 0)
         rc = durata_register_builtins(st->hub);
     if (rc == 0)
-        rc = dt_jobs_register(st->hub, types, n);
+        rc = dt_jobs_register(st->hub, st->jobs.types, st->jobs.n);
     if (rc == 0)
         rc = durata_hub_start(st->hub);
     if (rc < 0) {
@@ -306,7 +428,7 @@ serve_start_http(struct serve_state *st, const struct serve_opts *o)
     st->app.hub = st->hub;
     st->app.config = &st->cfg;
     st->app.routes = st->routes;
-    st->app.job_types = st->job_names;
+    st->app.job_types = st->jobs.names;
     rc = dt_http_server_start(&st->srv, &st->app, &st->cfg);
     if (rc < 0) {
         fprintf(stderr, "durata serve: cannot listen on %s:%d: %s\n", o->host, o->port,
@@ -325,7 +447,31 @@ serve_close(struct serve_state *st)
     if (st->hub)
         durata_hub_stop(st->hub);
     durata_hub_close(st->hub);
-    free(st->job_names);
+    dt_job_table_release(&st->jobs); /* the hub that ran them is gone */
+}
+
+/* Defaults, the configuration file, the environment, the flags. -1:
+ * --help was shown. */
+static int
+serve_options(struct serve_opts *o, int argc, char **argv)
+{
+    bool help;
+    const char *path = serve_config_flag(argc, argv, &help);
+    int rc;
+
+    serve_defaults(o);
+    if (help) {
+        serve_usage(stdout);
+        return -1;
+    }
+    rc = dt_cli_config_load(&o->cfg, path);
+    if (rc == DT_EXIT_OK)
+        rc = serve_apply_config(o);
+    if (rc == DT_EXIT_OK)
+        rc = serve_env(o);
+    if (rc == DT_EXIT_OK)
+        rc = serve_flags(o, argc, argv);
+    return rc;
 }
 
 int
@@ -336,9 +482,7 @@ dt_cli_serve(int argc, char **argv)
     sigset_t sigs;
     int rc, sig = 0;
 
-    rc = serve_defaults(&o);
-    if (rc == DT_EXIT_OK)
-        rc = serve_flags(&o, argc, argv);
+    rc = serve_options(&o, argc, argv);
     if (rc == DT_EXIT_OK)
         rc = serve_check_exposure(&o);
     if (rc != DT_EXIT_OK)
@@ -366,5 +510,6 @@ dt_cli_serve(int argc, char **argv)
 
 out_opts:
     free(o.env_keys);
+    dt_config_release(&o.cfg);
     return rc < 0 ? DT_EXIT_OK : rc;
 }
