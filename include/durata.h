@@ -194,6 +194,15 @@ struct durata_hub_stats {
 /* A consistent snapshot of the counters. */
 void durata_hub_get_stats(struct durata_hub *hub, struct durata_hub_stats *out);
 
+/* What the store holds now (for metrics): instances by status
+ * (by_status[s] for each enum durata_status s, 8 entries), messages waiting
+ * in instances' inboxes (*inbox, timers not yet due included) and activity
+ * tasks queued or leased (*tasks). inbox/tasks may be NULL. Reads the store
+ * (a count over every instance: cost grows with the table), from any
+ * thread, started hub or not. DURATA_EINVAL, or a store error. */
+DURATA_MUST_CHECK int durata_hub_counts(struct durata_hub *hub, int64_t by_status[8],
+                                        int64_t *inbox, int64_t *tasks);
+
 /* ----------------------------------------------------- orchestrator runtime */
 
 struct durata_orch; /* the context of one replay; owned by the runtime */

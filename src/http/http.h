@@ -136,6 +136,9 @@ struct dt_app {
      * ones), NULL-terminated names; see workers/jobs.h. */
     const char *const *job_types;
     bool ready; /* set once the server accepts requests (for /readyz) */
+    /* The Prometheus registry (http/metrics.h): the server records each
+     * answered request in it, GET /metrics renders it. NULL = not kept. */
+    struct dt_metrics *metrics;
 };
 
 /* ------------------------------------------------------------ server */
