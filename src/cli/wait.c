@@ -218,7 +218,7 @@ wait_loop(struct wait_state *w)
     int64_t delay = WAIT_FIRST_DELAY_MS, left;
     char last[32] = "";
     json_t *st = NULL;
-    const char *status;
+    const char *status = NULL;
     int rc, s;
 
     for (;;) {

@@ -126,10 +126,12 @@ cfg_number(struct cfg_ctx *x, const json_t *v, const char *path, double min, dou
     return 0;
 }
 
+/* A label for error messages; a label longer than out is cut. */
 static void
 path_join(char *out, size_t size, const char *base, const char *key)
 {
-    snprintf(out, size, "%s.%s", base, key);
+    if (snprintf(out, size, "%s.%s", base, key) < 0)
+        out[0] = '\0';
 }
 
 static int
@@ -176,7 +178,8 @@ cfg_command(struct cfg_ctx *x, const json_t *v, const char *path, struct dt_job_
         return DURATA_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const json_t *a = json_array_get(v, i);
-        snprintf(elem, sizeof(elem), "%s[%zu]", path, i);
+        if (snprintf(elem, sizeof(elem), "%s[%zu]", path, i) < 0) /* a cut label is fine */
+            elem[0] = '\0';
         if (!json_is_string(a) || (i == 0 && json_string_length(a) == 0))
             return cfg_fail(x, elem,
                             i == 0 ? "the program must be a non-empty string" : "must be a string");
