@@ -17,7 +17,10 @@
  */
 #include "cli/cli.h"
 
+#include "base/duration.h"
 #include "base/log.h"
+#include "http/metrics.h"
+#include "workers/retention.h"
 #include "cli/config.h"
 #include "http/http.h"
 #include "workers/jobs.h"
@@ -44,6 +47,7 @@ struct serve_opts {
     char *env_keys; /* DURATA_API_KEY copy, split in place */
     unsigned threads;
     int log_level;
+    int64_t retention_ms; /* 0 = keep finished instances */
     struct dt_config cfg; /* the file's values, then --job-type's types */
 };
 
@@ -75,6 +79,10 @@ serve_usage(FILE *out)
                  "  --threads N         HTTP handler threads, the most requests in progress at\n"
                  "                      once (default 64)\n"
                  "  --log-level LEVEL   debug, info, warn, error or off (default info)\n"
+                 "  --retention DURATION\n"
+                 "                      purge finished instances created longer ago than\n"
+                 "                      DURATION (30s, 15m, 24h, 7d, ...), in the background;\n"
+                 "                      default: keep them\n"
                  "  -h, --help          show this text\n"
                  "\n"
                  "Built-in job types: echo, sleep, fail, thumbnail. A command job type runs\n"
@@ -95,7 +103,8 @@ serve_usage(FILE *out)
                  "                 \"backoffCoefficient\": 2, \"maxRetryIntervalMs\": 60000}}}}\n"
                  "\n"
                  "Environment: DURATA_CONFIG (the file), DURATA_LISTEN, DURATA_STORE,\n"
-                 "DURATA_API_KEY (comma-separated keys), DURATA_THREADS, DURATA_LOG_LEVEL.\n"
+                 "DURATA_API_KEY (comma-separated keys), DURATA_THREADS, DURATA_LOG_LEVEL,\n"
+                 "DURATA_RETENTION. GET /metrics serves Prometheus metrics.\n"
                  "Each layer overrides the one before: defaults, the file, the\n"
                  "environment, flags.\n"
                  "Prints 'listening on http://HOST:PORT' once ready; SIGTERM or SIGINT stops\n"
@@ -160,7 +169,21 @@ set_log_level(struct serve_opts *o, const char *text)
     return DT_EXIT_OK;
 }
 
+static int
+set_retention(struct serve_opts *o, const char *text)
+{
+    int64_t ms;
+    int rc = dt_duration_parse(text, &ms);
+    if (rc == DURATA_ETOOBIG)
+        return usage_error("--retention is too long:", text);
+    if (rc < 0 || ms <= 0)
+        return usage_error("--retention wants a duration such as 30s, 15m, 24h or 7d, not", text);
+    o->retention_ms = ms;
+    return DT_EXIT_OK;
+}
+
 static const struct option serve_longs[] = {
+    {"retention", required_argument, NULL, 'r'},
     {"listen", required_argument, NULL, 'l'},
     {"store", required_argument, NULL, 's'},
     {"config", required_argument, NULL, 'c'},
@@ -225,6 +248,8 @@ serve_apply_config(struct serve_opts *o)
         o->threads = (unsigned)c->threads;
     if (c->log_level)
         o->log_level = dt_log_level_parse(c->log_level);
+    if (c->retention && rc == DT_EXIT_OK)
+        rc = set_retention(o, c->retention);
     for (size_t i = 0; i < c->n_api_keys && rc == DT_EXIT_OK; i++)
         rc = add_key(o, c->api_keys[i]);
     return rc;
@@ -245,6 +270,8 @@ serve_env(struct serve_opts *o)
         rc = set_threads(o, v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_LOG_LEVEL")) && *v)
         rc = set_log_level(o, v);
+    if (rc == DT_EXIT_OK && (v = getenv("DURATA_RETENTION")) && *v)
+        rc = set_retention(o, v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_API_KEY")) && *v) {
         o->n_keys = 0; /* the environment's keys replace the file's */
         o->env_keys = strdup(v);
@@ -287,6 +314,9 @@ serve_flags(struct serve_opts *o, int argc, char **argv)
         switch (c) {
         case 'l':
             rc = set_listen(o, optarg);
+            break;
+        case 'r':
+            rc = set_retention(o, optarg);
             break;
         case 's':
             o->store = optarg;
@@ -344,8 +374,10 @@ struct serve_state {
     struct dt_http_server *srv;
     struct dt_http_config cfg;
     struct dt_app app;
-    const struct dt_route *routes[4];
+    const struct dt_route *routes[5];
     struct dt_job_table jobs; /* demo and configured types */
+    struct dt_metrics *metrics;
+    struct dt_retention *retention;
 };
 
 /* The job types: the demo ones with the configured command types over
@@ -385,6 +417,10 @@ serve_open_hub(struct serve_state *st, const struct serve_opts *o)
         rc = dt_jobs_register(st->hub, st->jobs.types, st->jobs.n);
     if (rc == 0)
         rc = durata_hub_start(st->hub);
+    if (rc == 0 && o->retention_ms > 0) {
+        struct dt_retention_options ro = {.older_than_ms = o->retention_ms};
+        rc = dt_retention_start(&st->retention, st->hub, &ro);
+    }
     if (rc < 0) {
         fprintf(stderr, "durata serve: cannot start the hub: %s\n", durata_strerror(rc));
         return DT_EXIT_FAIL;
@@ -424,7 +460,13 @@ serve_start_http(struct serve_state *st, const struct serve_opts *o)
     st->routes[0] = dt_ops_routes;
     st->routes[1] = dt_df_routes;
     st->routes[2] = dt_jobs_routes;
-    st->routes[3] = NULL;
+    st->routes[3] = dt_metrics_routes;
+    st->routes[4] = NULL;
+    if (dt_metrics_new(&st->metrics) < 0) {
+        fprintf(stderr, "durata serve: out of memory\n");
+        return DT_EXIT_FAIL;
+    }
+    st->app.metrics = st->metrics;
     st->app.hub = st->hub;
     st->app.config = &st->cfg;
     st->app.routes = st->routes;
@@ -443,11 +485,13 @@ static void
 serve_close(struct serve_state *st)
 {
     __atomic_store_n(&st->app.ready, false, __ATOMIC_RELEASE);
-    dt_http_server_stop(st->srv); /* running requests finish first */
+    dt_http_server_stop(st->srv);     /* running requests finish first */
+    dt_retention_stop(st->retention); /* before the hub it purges */
     if (st->hub)
         durata_hub_stop(st->hub);
     durata_hub_close(st->hub);
     dt_job_table_release(&st->jobs); /* the hub that ran them is gone */
+    dt_metrics_free(st->metrics);    /* no request can observe any more */
 }
 
 /* Defaults, the configuration file, the environment, the flags. -1:

@@ -9,6 +9,8 @@
  */
 #include "workers/jobconfig.h"
 
+#include "base/duration.h"
+
 #include "base/log.h"
 
 #include <jansson.h>
@@ -60,6 +62,7 @@ dt_config_release(struct dt_config *c)
     free(c->listen);
     free(c->store);
     free(c->log_level);
+    free(c->retention);
     dt_cmdline_free(c->api_keys);
     for (size_t i = 0; i < c->n_job_types; i++)
         dt_job_spec_release(&c->job_types[i]);
@@ -349,9 +352,15 @@ cfg_member(struct cfg_ctx *x, const char *key, const json_t *v, struct dt_config
                             "\"off\"");
         return cfg_string(x, v, key, &c->log_level);
     }
+    if (strcmp(key, "retention") == 0) {
+        int64_t ms;
+        if (!json_is_string(v) || dt_duration_parse(json_string_value(v), &ms) < 0 || ms <= 0)
+            return cfg_fail(x, key, "must be a duration such as \"30s\", \"15m\", \"24h\", \"7d\"");
+        return cfg_string(x, v, key, &c->retention);
+    }
     return cfg_fail(x, key,
                     "unknown member (known: listen, store, apiKeys, threads, logLevel, "
-                    "jobTypes)");
+                    "retention, jobTypes)");
 }
 
 int

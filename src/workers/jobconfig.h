@@ -57,6 +57,7 @@ struct dt_config {
     char *listen;
     char *store;
     char *log_level;
+    char *retention; /* a duration text ("7d"), checked by dt_duration_parse */
     int threads;
     char **api_keys; /* NULL-terminated when n_api_keys > 0 */
     size_t n_api_keys;

@@ -192,7 +192,8 @@ test_config_full_document(void **state)
     const char *text =
         "{\"$schema\": \"https://example.invalid/durata.schema.json\",\n"
         " \"listen\": \"0.0.0.0:9000\", \"store\": \"/var/lib/durata.db\",\n"
-        " \"apiKeys\": [\"k1\", \"k2\"], \"threads\": 32, \"logLevel\": \"warn\",\n"
+        " \"apiKeys\": [\"k1\", \"k2\"], \"threads\": 32, \"logLevel\": \"warn\", \"retention\": "
+        "\"7d\",\n"
         " \"jobTypes\": {\n"
         "   \"resize\": {\"command\": [\"convert\", \"-resize\", \"50%\"],\n"
         "              \"timeoutSeconds\": 2.5, \"concurrency\": 4,\n"
@@ -214,6 +215,7 @@ test_config_full_document(void **state)
     assert_null(c.api_keys[2]);
     assert_int_equal(c.threads, 32);
     assert_string_equal(c.log_level, "warn");
+    assert_string_equal(c.retention, "7d");
     assert_int_equal(c.n_job_types, 3);
     s = &c.job_types[0];
     assert_string_equal(s->name, "resize");
@@ -277,7 +279,10 @@ test_config_errors_name_file_member_and_problem(void **state)
     expect_config_error(
         "{\"port\": 80}", DURATA_EINVAL,
         "conf/durata.json: port: unknown member (known: listen, store, apiKeys, threads, "
-        "logLevel, jobTypes)");
+        "logLevel, retention, jobTypes)");
+    expect_config_error("{\"retention\": \"30\"}", DURATA_EINVAL,
+                        "conf/durata.json: retention: must be a duration such as \"30s\", "
+                        "\"15m\", \"24h\", \"7d\"");
     expect_config_error("{\"store\": 3}", DURATA_EINVAL,
                         "conf/durata.json: store: must be a non-empty string");
     expect_config_error("{\"apiKeys\": \"k\"}", DURATA_EINVAL,
