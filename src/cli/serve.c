@@ -33,9 +33,10 @@
 #include <string.h>
 
 #define SERVE_MAX_KEYS 16
-/* Handlers block while the hub makes a request durable, and a pool thread
- * serves its connections one request at a time, so the thread count bounds
- * the requests in progress; group commit needs many in progress at once. */
+/* Write handlers run on a worker pool of this size (their connection
+ * suspended) and block while the hub makes the request durable, so the
+ * count bounds the writes in progress; group commit needs many at once.
+ * It also sizes libmicrohttpd's own pool, which serves reads inline. */
 #define SERVE_DEFAULT_THREADS 64
 
 struct serve_opts {

@@ -5,9 +5,11 @@
  * Owns: the shapes every API module (df_api.c, jobs_api.c, ops.c) works
  * with, so they never see libmicrohttpd; the route table type; the error
  * body of DESIGN.md ({"error":{"code","message","field"?}}).
- * Threading: the server runs handlers on libmicrohttpd's thread pool; a
- * handler may block (it calls the hub, which waits for durable commits).
- * A request and its response belong to the one thread handling them.
+ * Threading: the server runs GET/HEAD handlers on libmicrohttpd's thread
+ * pool and other methods on its worker pool (the connection suspended
+ * meanwhile); a handler may block (it calls the hub, which waits for
+ * durable commits). A request and its response belong to the one thread
+ * handling them.
  */
 #ifndef DT_HTTP_HTTP_H
 #define DT_HTTP_HTTP_H

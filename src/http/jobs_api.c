@@ -25,6 +25,12 @@
  * Location = status_url and Retry-After. URLs carry the request's key as
  * `code` when it came in `code` or x-functions-key, as df_api.c does.
  *
+ * GET /api/jobs/{id} writes its view as text straight from the stored
+ * JSON (view_text: no JSON tree per request), after a strict scan of each
+ * stored value; values it does not accept go through job_view (jansson),
+ * which gives the same JSON. The 202 of a submission is written as text
+ * too (accepted_body).
+ *
  * Status mapping: Pending -> pending, Running/ContinuedAsNew -> running,
  * Completed -> completed, Failed -> failed, Terminated/Canceled ->
  * cancelled, Suspended -> suspended. "attempts" is the "attempt" member of
@@ -146,27 +152,38 @@ request_key(const struct dt_http_req *req)
     return key && *key ? key : NULL;
 }
 
-/* base_url + path_head + encoded id + suffix + query; NULL on OOM.
+/* Appends base_url + path_head + encoded id + suffix + query to b.
  * df: a Durable Functions management URL (its query always carries
- * taskHub and connection); else the job API's own URL. */
+ * taskHub and connection); else the job API's own URL. The text needs no
+ * JSON escaping: base_url holds only authority characters
+ * (dt_http_base_url), the rest is constant or percent-encoded. */
+static int
+append_url(struct dt_buf *b, const struct dt_http_req *req, const char *path_head, const char *id,
+           const char *suffix, const char *query_head, bool df)
+{
+    const char *key = request_key(req);
+    int rc;
+
+    rc = dt_buf_appends(b, req->base_url ? req->base_url : "");
+    if (rc == 0 && (rc = dt_buf_appends(b, path_head)) == 0 && (rc = url_encode(b, id)) == 0)
+        rc = dt_buf_appends(b, suffix);
+    if (rc == 0 && df)
+        rc = dt_buf_appendf(b, "?%staskHub=%s&connection=%s", query_head, JOBS_TASK_HUB,
+                            JOBS_CONNECTION);
+    if (rc == 0 && key && (rc = dt_buf_appends(b, df ? "&code=" : "?code=")) == 0)
+        rc = url_encode(b, key);
+    return rc;
+}
+
+/* The URL of append_url as a string; NULL on OOM. */
 static char *
 jobs_url(const struct dt_http_req *req, const char *path_head, const char *id, const char *suffix,
          const char *query_head, bool df)
 {
-    const char *key = request_key(req);
     struct dt_buf b;
-    int rc;
 
     dt_buf_init(&b, JOBS_URL_MAX);
-    rc = dt_buf_appends(&b, req->base_url ? req->base_url : "");
-    if (rc == 0 && (rc = dt_buf_appends(&b, path_head)) == 0 && (rc = url_encode(&b, id)) == 0)
-        rc = dt_buf_appends(&b, suffix);
-    if (rc == 0 && df)
-        rc = dt_buf_appendf(&b, "?%staskHub=%s&connection=%s", query_head, JOBS_TASK_HUB,
-                            JOBS_CONNECTION);
-    if (rc == 0 && key && (rc = dt_buf_appends(&b, df ? "&code=" : "?code=")) == 0)
-        rc = url_encode(&b, key);
-    if (rc < 0) {
+    if (append_url(&b, req, path_head, id, suffix, query_head, df) < 0) {
         dt_buf_release(&b);
         return NULL;
     }
@@ -188,37 +205,114 @@ static const struct {
     {"resumePostUri", "/resume", "reason={text}&"},
 };
 
-/* Sets URL `field` of obj; false on OOM. */
-static bool
-set_url(json_t *obj, const char *field, char *url)
-{
-    bool ok = url && json_object_set_new(obj, field, json_string(url)) == 0;
+#define JOBS_DF_URLS (sizeof(jobs_df_urls) / sizeof(jobs_df_urls[0]))
 
-    free(url);
-    return ok;
+/* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), or 0
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t
+utf8_len(const unsigned char *p)
+{
+    unsigned lo = 0x80, hi = 0xBF;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        lo = p[0] == 0xE0 ? 0xA0 : lo;
+        hi = p[0] == 0xED ? 0x9F : hi;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        lo = p[0] == 0xF0 ? 0x90 : lo;
+        hi = p[0] == 0xF4 ? 0x8F : hi;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+static bool
+utf8_is_valid(const char *s)
+{
+    size_t n;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p += n)
+        if (!(n = utf8_len(p)))
+            return false;
+    return true;
+}
+
+/* Appends s as a JSON string literal, null for NULL, escaped as jansson
+ * does; text that is not UTF-8 keeps its ASCII and shows other bytes as
+ * '?' (as safe_str). */
+static int
+append_text(struct dt_buf *b, const char *s)
+{
+    static const char shorts[] = "btn_fr"; /* escapes of bytes 8 to 13 (11 has none) */
+    bool ascii_only = s && !utf8_is_valid(s);
+    const char *run;
+    int rc;
+
+    if (!s)
+        return dt_buf_appends(b, "null");
+    rc = dt_buf_append(b, "\"", 1);
+    for (run = s; rc == 0; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c && c != '"' && c != '\\' && c >= 0x20 && !(ascii_only && c >= 0x80))
+            continue;
+        rc = dt_buf_append(b, run, (size_t)(s - run));
+        run = s + 1;
+        if (rc < 0 || !c)
+            break;
+        if (c >= 0x80)
+            rc = dt_buf_append(b, "?", 1);
+        else if (c == '"' || c == '\\')
+            rc = dt_buf_appendf(b, "\\%c", c);
+        else if (c >= 8 && c <= 13 && c != 11)
+            rc = dt_buf_appendf(b, "\\%c", shorts[c - 8]);
+        else
+            rc = dt_buf_appendf(b, "\\u%04X", c);
+    }
+    return rc == 0 ? dt_buf_append(b, "\"", 1) : rc;
+}
+
+/* The body of the 202 answer, written straight into b (no JSON tree: it
+ * is built on every submission): status, job_id, status_url, and the
+ * Durable Functions check-status payload (id and the management URLs). */
+static int
+accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
+              const char *status_url)
+{
+    int rc = dt_buf_appends(b, "{\"status\":\"accepted\",\"job_id\":");
+
+    if (rc == 0 && (rc = append_text(b, id)) == 0)
+        rc = dt_buf_appendf(b, ",\"status_url\":\"%s\",\"id\":", status_url);
+    if (rc == 0)
+        rc = append_text(b, id);
+    for (size_t i = 0; rc == 0 && i < JOBS_DF_URLS; i++) {
+        rc = dt_buf_appendf(b, ",\"%s\":\"", jobs_df_urls[i].field);
+        if (rc == 0)
+            rc = append_url(b, req, "/runtime/webhooks/durabletask/instances/", id,
+                            jobs_df_urls[i].suffix, jobs_df_urls[i].query_head, true);
+        if (rc == 0)
+            rc = dt_buf_append(b, "\"", 1);
+    }
+    return rc == 0 ? dt_buf_append(b, "}", 1) : rc;
 }
 
 /* The 202 answer to a submission: body, Location, Retry-After. */
 static int
 jobs_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id, bool replayed)
 {
-    json_t *body = json_pack("{s:s, s:s}", "status", "accepted", "job_id", id);
     char *status_url = jobs_url(req, "/api/jobs/", id, "", "", false);
-    bool ok = body && status_url &&
-              json_object_set_new(body, "status_url", json_string(status_url)) == 0 &&
-              json_object_set_new(body, "id", json_string(id)) == 0;
-    int rc;
+    struct dt_buf b;
+    int rc = DURATA_ENOMEM;
 
-    for (size_t i = 0; ok && i < sizeof(jobs_df_urls) / sizeof(jobs_df_urls[0]); i++)
-        ok = set_url(body, jobs_df_urls[i].field,
-                     jobs_url(req, "/runtime/webhooks/durabletask/instances/", id,
-                              jobs_df_urls[i].suffix, jobs_df_urls[i].query_head, true));
-    if (!ok) {
-        json_decref(body);
-        free(status_url);
-        return DURATA_ENOMEM;
-    }
-    rc = dt_http_json(resp, 202, body);
+    dt_buf_init(&b, (JOBS_DF_URLS + 2) * JOBS_URL_MAX);
+    if (status_url && accepted_body(&b, req, id, status_url) == 0)
+        rc = dt_http_text(resp, 202, NULL, b.data, b.len);
+    dt_buf_release(&b);
     if (rc == 0)
         rc = dt_http_add_header(resp, "Location", status_url);
     if (rc == 0)
@@ -335,6 +429,317 @@ job_view(const struct durata_instance *inst)
     return view;
 }
 
+/* ------------------------------------------------------------ job view, fast */
+
+/* GET /api/jobs/{id} is the hottest read, so its view is written as text
+ * straight from the stored JSON (view_text), without building trees. The
+ * stored values are copied as they are, which is only right for text the
+ * way the engine stores it for jobs (jansson's compact dumps), so a strict
+ * scanner checks each first: JSON without whitespace, strings of valid
+ * UTF-8 whose \u escapes are neither NUL nor lone surrogates, numbers
+ * without exponents and integers of at most 18 digits (what jansson reads
+ * back exactly), at most DT_JSON_MAX_DEPTH deep, and object keys without
+ * escapes. Anything else makes view_text answer DURATA_EINVAL and the
+ * caller falls back to job_view, so both agree on every input. */
+
+struct jscan {
+    const char *p;
+    int depth;
+    /* Optional: the value of top-level member `want` (a key without
+     * escapes), last one wins as in jansson. */
+    const char *want;
+    const char *found;
+    size_t found_len;
+};
+
+static bool scan_value(struct jscan *sc);
+
+static int
+hex4(const char *p)
+{
+    int v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* A \u escape at p (after the backslash): its length, or 0. */
+static size_t
+scan_u_escape(const char *p)
+{
+    int hi = hex4(p + 1), lo;
+
+    if (hi <= 0 || (hi >= 0xDC00 && hi <= 0xDFFF))
+        return 0;
+    if (hi < 0xD800 || hi > 0xDBFF)
+        return 5;
+    if (p[5] != '\\' || p[6] != 'u')
+        return 0;
+    lo = hex4(p + 7);
+    return lo >= 0xDC00 && lo <= 0xDFFF ? 11 : 0;
+}
+
+static bool
+scan_string(struct jscan *sc, bool *escaped)
+{
+    const char *p = sc->p + 1;
+    size_t n;
+
+    *escaped = false;
+    while (*p != '"') {
+        if (*p == '\\' && p[1] == 'u') {
+            *escaped = true;
+            n = scan_u_escape(p + 1);
+            n = n ? n + 1 : 0;
+        } else if (*p == '\\') {
+            *escaped = true;
+            n = p[1] && strchr("\"\\/bfnrt", p[1]) ? 2 : 0;
+        } else {
+            n = (unsigned char)*p < 0x20 ? 0 : utf8_len((const unsigned char *)p);
+        }
+        if (!n)
+            return false;
+        p += n;
+    }
+    sc->p = p + 1;
+    return true;
+}
+
+static bool
+scan_number(struct jscan *sc)
+{
+    const char *p = sc->p + (*sc->p == '-');
+    const char *digits = p;
+
+    if (*p == '0')
+        p++;
+    else
+        while (*p >= '0' && *p <= '9')
+            p++;
+    if (p == digits)
+        return false;
+    if (*p == '.') {
+        const char *frac = ++p;
+
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == frac)
+            return false;
+    } else if (p - digits > 18) {
+        return false;
+    }
+    sc->p = p;
+    return *p != 'e' && *p != 'E';
+}
+
+/* An object's members; records sc->want at the top level. */
+static bool
+scan_members(struct jscan *sc)
+{
+    bool top = sc->depth == 1, escaped;
+    const char *key, *value;
+
+    if (*++sc->p == '}') {
+        sc->p++;
+        return true;
+    }
+    for (;;) {
+        key = sc->p;
+        if (*key != '"' || !scan_string(sc, &escaped) || *sc->p++ != ':')
+            return false;
+        if (top && escaped)
+            return false; /* jansson would match the decoded key */
+        value = sc->p;
+        if (!scan_value(sc))
+            return false;
+        if (top && sc->want && (size_t)(value - key) == strlen(sc->want) + 3 &&
+            strncmp(key + 1, sc->want, strlen(sc->want)) == 0) {
+            sc->found = value;
+            sc->found_len = (size_t)(sc->p - value);
+        }
+        if (*sc->p == '}') {
+            sc->p++;
+            return true;
+        }
+        if (*sc->p++ != ',')
+            return false;
+    }
+}
+
+static bool
+scan_elements(struct jscan *sc)
+{
+    if (*++sc->p == ']') {
+        sc->p++;
+        return true;
+    }
+    for (;;) {
+        if (!scan_value(sc))
+            return false;
+        if (*sc->p == ']') {
+            sc->p++;
+            return true;
+        }
+        if (*sc->p++ != ',')
+            return false;
+    }
+}
+
+static bool
+scan_value(struct jscan *sc)
+{
+    bool escaped, ok;
+
+    switch (*sc->p) {
+    case '{':
+    case '[':
+        if (++sc->depth > DT_JSON_MAX_DEPTH)
+            return false;
+        ok = *sc->p == '{' ? scan_members(sc) : scan_elements(sc);
+        sc->depth--;
+        return ok;
+    case '"':
+        return scan_string(sc, &escaped);
+    case 't':
+    case 'n':
+        ok = strncmp(sc->p, *sc->p == 't' ? "true" : "null", 4) == 0;
+        sc->p += ok ? 4 : 0;
+        return ok;
+    case 'f':
+        ok = strncmp(sc->p, "false", 5) == 0;
+        sc->p += ok ? 5 : 0;
+        return ok;
+    default:
+        return (*sc->p == '-' || (*sc->p >= '0' && *sc->p <= '9')) && scan_number(sc);
+    }
+}
+
+/* true when text is one value the fast view may copy; the top-level
+ * member `want` (NULL: none) into *found / *len (NULL when absent). */
+static bool
+scan_stored(const char *text, const char *want, const char **found, size_t *len)
+{
+    struct jscan sc = {.p = text, .want = want};
+
+    if (!scan_value(&sc) || *sc.p)
+        return false;
+    if (found) {
+        *found = sc.found;
+        *len = sc.found_len;
+    }
+    return true;
+}
+
+/* Appends a stored value (NULL: null) after checking it with scan_stored. */
+static int
+append_stored(struct dt_buf *b, const char *text)
+{
+    if (!text)
+        return dt_buf_appends(b, "null");
+    return scan_stored(text, NULL, NULL, NULL) ? dt_buf_appends(b, text) : DURATA_EINVAL;
+}
+
+/* Appends the top-level string member `name` of the job's input, or null. */
+static int
+append_input_string(struct dt_buf *b, const char *input, const char *name)
+{
+    const char *v = NULL;
+    size_t len = 0;
+
+    if (input && !scan_stored(input, name, &v, &len))
+        return DURATA_EINVAL;
+    if (!v || *v != '"')
+        return dt_buf_appends(b, "null");
+    return dt_buf_append(b, v, len);
+}
+
+/* "attempt" of the custom status when it is an integer, else 0. */
+static int
+custom_attempt(const char *custom, long long *attempt)
+{
+    const char *v = NULL;
+    size_t len = 0;
+
+    *attempt = 0;
+    if (!custom)
+        return 0;
+    if (!scan_stored(custom, "attempt", &v, &len))
+        return DURATA_EINVAL;
+    if (v && len && !memchr(v, '.', len))
+        *attempt = strtoll(v, NULL, 10);
+    return 0;
+}
+
+/* The "error" member's value, as job_error builds it. */
+static int
+append_error(struct dt_buf *b, const struct durata_instance *inst)
+{
+    const struct durata_failure *f = inst->failure;
+    const char *reason = inst->output;
+    int rc;
+
+    if (inst->status == DURATA_FAILED) {
+        rc = dt_buf_appends(b, "{\"type\":");
+        if (rc == 0 && (rc = append_text(b, f ? f->error_type : "Failed")) == 0 &&
+            (rc = dt_buf_appends(b, ",\"message\":")) == 0 &&
+            (rc = append_text(b, f ? f->message : NULL)) == 0 &&
+            (rc = dt_buf_appends(b, ",\"details\":")) == 0)
+            rc = append_text(b, f ? f->details : NULL);
+        return rc == 0 ? dt_buf_append(b, "}", 1) : rc;
+    }
+    if (inst->status != DURATA_TERMINATED && inst->status != DURATA_CANCELED)
+        return dt_buf_appends(b, "null");
+    if (reason && !scan_stored(reason, NULL, NULL, NULL))
+        return DURATA_EINVAL;
+    rc = dt_buf_appends(b, "{\"type\":\"Cancelled\",\"message\":");
+    if (rc == 0)
+        rc = reason && *reason == '"' ? dt_buf_appends(b, reason)
+                                      : dt_buf_appends(b, "\"the job was cancelled\"");
+    return rc == 0 ? dt_buf_append(b, "}", 1) : rc;
+}
+
+/* The job view of job_view as text into b; DURATA_EINVAL when a stored
+ * value is not plain enough to copy (use job_view), DURATA_ENOMEM. */
+static int
+view_text(const struct durata_instance *inst, struct dt_buf *b)
+{
+    char created[DT_TIME_TEXT_MAX], updated[DT_TIME_TEXT_MAX];
+    long long attempt;
+    int rc;
+
+    if ((rc = custom_attempt(inst->custom_status, &attempt)) < 0)
+        return rc;
+    dt_time_format_s(inst->created_ms, created, sizeof(created));
+    dt_time_format_s(inst->updated_ms, updated, sizeof(updated));
+    rc = dt_buf_appends(b, "{\"job_id\":");
+    if (rc == 0 && (rc = append_text(b, inst->id)) == 0 &&
+        (rc = dt_buf_appends(b, ",\"job_type\":")) == 0 &&
+        (rc = append_input_string(b, inst->input, "job_type")) == 0 &&
+        (rc = dt_buf_appends(b, ",\"customer_id\":")) == 0 &&
+        (rc = append_input_string(b, inst->input, "customer_id")) == 0)
+        rc = dt_buf_appendf(b,
+                            ",\"status\":\"%s\",\"custom_status\":", job_status_name(inst->status));
+    if (rc == 0 && (rc = append_stored(b, inst->custom_status)) == 0)
+        rc = dt_buf_appends(b, ",\"result\":");
+    if (rc == 0)
+        rc = append_stored(b, inst->status == DURATA_COMPLETED ? inst->output : NULL);
+    if (rc == 0 && (rc = dt_buf_appends(b, ",\"error\":")) == 0)
+        rc = append_error(b, inst);
+    if (rc == 0)
+        rc = dt_buf_appendf(b, ",\"attempts\":%lld,\"created_at\":\"%s\",\"updated_at\":\"%s\"}",
+                            attempt, created, updated);
+    return rc;
+}
+
 static bool
 is_job(const struct durata_instance *inst)
 {
@@ -374,14 +779,23 @@ static int
 jobs_get(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
 {
     struct durata_instance *inst;
+    struct dt_buf b;
     json_t *view;
     int rc;
 
     if (!load_job(app, req, resp, &inst, &rc))
         return rc;
-    view = job_view(inst);
+    dt_buf_init(&b, 0);
+    rc = view_text(inst, &b);
+    if (rc == 0)
+        rc = dt_http_text(resp, 200, NULL, b.data, b.len);
+    dt_buf_release(&b);
+    if (rc == DURATA_EINVAL) { /* stored values the fast view does not copy */
+        view = job_view(inst);
+        rc = view ? dt_http_json(resp, 200, view) : DURATA_ENOMEM;
+    }
     durata_instance_free(inst);
-    return view ? dt_http_json(resp, 200, view) : DURATA_ENOMEM;
+    return rc;
 }
 
 /* ------------------------------------------------------------ validation */

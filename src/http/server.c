@@ -4,22 +4,35 @@
  * struct dt_http_resp.
  *
  * Owns: the libmicrohttpd daemon (an internal polling thread pool, epoll
- * where available), one struct srv_conn per request (its capped body
- * buffer), and the per-request pipeline: body framing checks (400 for
- * ambiguous lengths), body limit (413, at once when Content-Length says
- * so), path and query decoding, API keys (401), route lookup (404), the
- * handler, Content-Type on every answer, one debug log line per request;
- * and stopping with a drain (requests in progress are answered first).
+ * where available), the worker threads (struct srv_pool), one struct
+ * srv_conn per request (its capped body buffer), and the per-request
+ * pipeline: body framing checks (400 for ambiguous lengths), body limit
+ * (413, at once when Content-Length says so), path and query decoding, API
+ * keys (401), route lookup (404), the handler, Content-Type on every
+ * answer, the request's metrics (app->metrics, by route pattern) and one
+ * debug log line; and stopping with a drain (requests in progress are
+ * answered first, and answers close their connections from then on).
  * libmicrohttpd itself answers malformed request lines and headers too
  * large for the per-connection memory (400/414/431/505, with its own small
  * HTML bodies; request lines that are not HTTP at all get the connection
  * closed) and closes idle connections after the timeout.
  * Does not own: the app and the config (the caller's, they outlive the
  * server); what handlers do.
- * Threading: the access handler runs on the pool's threads; each request
- * is handled by one thread. The server struct is read-only after start.
+ * Threading: libmicrohttpd's threads read requests and write answers.
+ * Reads (GET, HEAD, OPTIONS) are routed and handled right there. Every
+ * other method may wait for a durable commit (durata_start returns once
+ * the start is on disk), so those requests go to the worker threads
+ * (config.threads of them): the connection is suspended meanwhile and its
+ * libmicrohttpd thread serves its other connections. Without this, a
+ * thread blocked in a commit held up every connection libmicrohttpd had
+ * given it, and 50 connections spread over 64 threads left only about 35
+ * requests in progress at once. A request is handled by one thread at a
+ * time (the hand-off goes through the pool's lock and libmicrohttpd's
+ * resume). The server struct is read-only after start but for the pool.
  */
 #include "http/server_impl.h"
+
+#include "http/metrics.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -28,6 +41,7 @@
 #include <microhttpd.h>
 
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,8 +57,10 @@
 #define SRV_DEFAULT_THREADS 8
 #define SRV_DEFAULT_TIMEOUT_S 30
 /* Per-connection memory: the request line and headers must fit in it, so
- * it is also the header size limit (libmicrohttpd answers 431 beyond). */
-#define SRV_CONNECTION_MEMORY (64 * 1024)
+ * it is also the header size limit (libmicrohttpd answers 431 beyond; 32
+ * KiB allows what nginx does by default). libmicrohttpd zeroes all of it
+ * after every request, so it is not larger than that. */
+#define SRV_CONNECTION_MEMORY (32 * 1024)
 /* A body over the limit without a Content-Length (chunked) is read and
  * dropped to the end so the 413 can be sent; past this many extra bytes
  * the connection is simply closed. */
@@ -53,8 +69,21 @@
 /* How long stopping waits for requests in progress to be answered. */
 #define SRV_DRAIN_MS 10000
 
+/* The worker threads that run the requests that may wait for a durable
+ * write (srv_may_write), so a libmicrohttpd thread blocks on none of them.
+ * `mu` guards the queue and `stopping`. */
+struct srv_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* work queued, or stopping */
+    struct srv_conn *head, *tail;
+    bool stopping;
+    pthread_t *threads;
+    size_t n_threads; /* running */
+};
+
 struct dt_http_server {
     struct MHD_Daemon *daemon;
+    struct srv_pool pool;
     struct dt_app *app;
     const struct dt_http_config *cfg;
     size_t max_body;
@@ -63,15 +92,31 @@ struct dt_http_server {
     /* Requests begun (headers read) and not yet completed (answer sent or
      * connection gone); stopping waits for it to reach 0. */
     _Atomic long in_flight;
+    /* Set when stopping begins: answers then close their connection, so
+     * keep-alive clients go away and the drain can end. */
+    atomic_bool stopping;
 };
 
 /* One request's state across the access handler's calls; freed when
  * libmicrohttpd reports the request complete. */
 struct srv_conn {
+    struct dt_http_server *srv;
     struct dt_buf body;
     int64_t start_us;
     size_t received; /* body bytes seen, kept or dropped */
     bool too_big;
+    /* A request handed to a worker (srv_offload): built on the
+     * libmicrohttpd thread, routed on the worker while the connection is
+     * suspended, answered on the libmicrohttpd thread once resumed. The
+     * worker sets `answered` before resuming, and libmicrohttpd's own lock
+     * around resumption orders it before the next srv_access call. */
+    struct MHD_Connection *conn;
+    const char *url; /* the target's path (libmicrohttpd's memory) */
+    struct dt_http_req req;
+    struct dt_http_resp resp;
+    const struct dt_route *route; /* what answered; NULL: no route did */
+    bool answered;
+    struct srv_conn *next; /* the pool's queue */
 };
 
 /* ------------------------------------------------------------ responses */
@@ -86,9 +131,10 @@ header_is_sendable(const struct dt_http_kv *h)
     return !strpbrk(h->key, "\r\n:") && !strpbrk(h->value, "\r\n") && h->key[0];
 }
 
-/* Hands resp's body to libmicrohttpd and queues the answer. */
+/* Hands resp's body to libmicrohttpd and queues the answer; `close`
+ * ends the connection after it. */
 static enum MHD_Result
-srv_queue(struct MHD_Connection *c, struct dt_http_resp *resp)
+srv_queue(struct MHD_Connection *c, struct dt_http_resp *resp, bool close)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -107,6 +153,8 @@ srv_queue(struct MHD_Connection *c, struct dt_http_resp *resp)
     for (size_t i = 0; i < resp->n_headers; i++)
         if (header_is_sendable(&resp->headers[i]))
             (void)MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
+    if (close)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -124,14 +172,19 @@ srv_error(struct dt_http_resp *resp, int status, const char *code, const char *m
     }
 }
 
+/* Accounts for an answered request: the metrics (app->metrics, by route
+ * pattern) and one debug log line. */
 static void
-srv_log(const char *method, const char *path, int status, int64_t start_us)
+srv_record(const struct srv_conn *sc, const char *method, const char *path, int status)
 {
     char st[16], ms[32];
-    int64_t us = dt_clock_mono_us() - start_us;
+    int64_t us = dt_clock_mono_us() - sc->start_us;
 
+    dt_metrics_observe(sc->srv->app->metrics, method, sc->route ? sc->route->pattern : NULL, status,
+                       (double)us / 1e6);
+    /* Integer formatting: this runs on every request, logged or not. */
     snprintf(st, sizeof(st), "%d", status);
-    snprintf(ms, sizeof(ms), "%.3f", (double)us / 1000.0);
+    snprintf(ms, sizeof(ms), "%lld.%03lld", (long long)(us / 1000), (long long)(us % 1000));
     dt_log(DT_LOG_DEBUG, "http request", "method", method, "path", path, "status", st, "ms", ms,
            NULL);
 }
@@ -145,8 +198,8 @@ srv_reject(struct MHD_Connection *c, struct srv_conn *sc, const char *method, co
     enum MHD_Result ret;
 
     srv_error(&resp, status, code, message);
-    ret = srv_queue(c, &resp);
-    srv_log(method, url, resp.status, sc->start_us);
+    ret = srv_queue(c, &resp, atomic_load(&sc->srv->stopping));
+    srv_record(sc, method, url, resp.status);
     dt_http_resp_release(&resp);
     return ret;
 }
@@ -235,8 +288,9 @@ auth_required(const struct dt_http_server *s)
     return s->cfg->api_keys && s->cfg->api_keys[0];
 }
 
-/* Routes req and runs its handler, or sets the 401/404 answer. */
-static void
+/* Routes req and runs its handler, or sets the 400/401/404 answer.
+ * Returns the route the path matched (NULL: none). */
+static const struct dt_route *
 srv_route(struct dt_http_server *s, const char *url, struct dt_http_req *req,
           struct dt_http_resp *resp)
 {
@@ -250,7 +304,7 @@ srv_route(struct dt_http_server *s, const char *url, struct dt_http_req *req,
             srv_error(resp, 400, "bad_request", "the path holds an encoded NUL byte");
         else
             srv_error(resp, 503, "overloaded", "out of memory");
-        return;
+        return NULL;
     }
     if (auth_required(s) && !route_is_open(route) && !dt_http_key_is_valid(req, s->cfg->api_keys)) {
         srv_error(resp, 401, "unauthorized",
@@ -260,18 +314,19 @@ srv_route(struct dt_http_server *s, const char *url, struct dt_http_req *req,
          * so running out of memory here only loses the header. */
         if (resp->body && dt_http_add_header(resp, "WWW-Authenticate", "Bearer") < 0)
             dt_log(DT_LOG_WARN, "out of memory adding WWW-Authenticate", NULL);
-        return;
+        return route;
     }
     if (!route) {
         srv_error(resp, 404, "not_found",
                   miss == DT_ROUTE_NO_METHOD ? "this path does not take this method"
                                              : "no such route");
-        return;
+        return NULL;
     }
     rc = route->handler(s->app, req, resp);
     if (rc < 0 || resp->status < 100 || resp->status > 599)
         srv_error(resp, 500, "internal",
                   rc < 0 ? durata_strerror(rc) : "the handler gave no status");
+    return route;
 }
 
 /* The path of the request target: origin-form "/p" as is, absolute-form
@@ -291,33 +346,182 @@ target_path(const char *url)
     return p ? p : "/";
 }
 
-/* The request is complete: build it, route it, answer. */
+/* Builds req from the connection; when that fails, sets the error answer
+ * in resp and returns false (nothing to route). */
+static bool
+srv_prepare(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
+            const char *url, struct dt_http_req *req, struct dt_http_resp *resp)
+{
+    int rc = srv_fill_request(s, c, sc, url, req);
+
+    if (rc == DURATA_EINVAL)
+        srv_error(resp, 400, "bad_request", "the URL holds an encoded NUL byte");
+    else if (rc < 0)
+        srv_error(resp, 503, "overloaded", "out of memory");
+    else if (url[0] != '/')
+        srv_error(resp, 400, "bad_request", "the request target must be a path");
+    return rc == 0 && url[0] == '/';
+}
+
+/* Queues resp on the connection, logs, and releases req and resp. */
+static enum MHD_Result
+srv_answer(struct MHD_Connection *c, struct srv_conn *sc, const char *method, const char *url,
+           struct dt_http_req *req, struct dt_http_resp *resp)
+{
+    enum MHD_Result ret = srv_queue(c, resp, atomic_load(&sc->srv->stopping));
+
+    srv_record(sc, method, req->path ? req->path : url, resp->status);
+    dt_http_resp_release(resp);
+    free(req->headers);
+    req->headers = NULL;
+    req->n_headers = 0;
+    dt_http_req_release_owned(req);
+    return ret;
+}
+
+/* The request is complete: build it, route it, answer, on this thread. */
 static enum MHD_Result
 srv_dispatch(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
              const char *url, const char *method)
 {
     struct dt_http_req req = {0};
     struct dt_http_resp resp = {0};
-    enum MHD_Result ret;
-    int rc;
 
     req.method = method;
     url = target_path(url);
-    rc = srv_fill_request(s, c, sc, url, &req);
-    if (rc == DURATA_EINVAL)
-        srv_error(&resp, 400, "bad_request", "the URL holds an encoded NUL byte");
-    else if (rc < 0)
-        srv_error(&resp, 503, "overloaded", "out of memory");
-    else if (url[0] != '/')
-        srv_error(&resp, 400, "bad_request", "the request target must be a path");
-    else
-        srv_route(s, url, &req, &resp);
-    ret = srv_queue(c, &resp);
-    srv_log(method, req.path ? req.path : url, resp.status, sc->start_us);
-    dt_http_resp_release(&resp);
-    free(req.headers);
-    dt_http_req_release_owned(&req);
-    return ret;
+    if (srv_prepare(s, c, sc, url, &req, &resp))
+        sc->route = srv_route(s, url, &req, &resp);
+    return srv_answer(c, sc, method, url, &req, &resp);
+}
+
+/* ------------------------------------------------------------ workers */
+
+/* Requests that may wait for a durable commit: every method but the
+ * reads. Reads run on the libmicrohttpd thread: they are short, and a
+ * hand-off would cost more than it saves. */
+static bool
+srv_may_write(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+/* Suspends sc's connection and queues sc for a worker; false (nothing
+ * done) once the pool is stopping: its workers may be gone, and nothing
+ * queued then would ever be resumed. Suspending under the lock keeps a
+ * worker from resuming the connection before it is suspended. */
+static bool
+pool_push(struct srv_pool *p, struct srv_conn *sc)
+{
+    bool queued;
+
+    sc->next = NULL;
+    pthread_mutex_lock(&p->mu);
+    queued = !p->stopping;
+    if (queued) {
+        MHD_suspend_connection(sc->conn);
+        if (p->tail)
+            p->tail->next = sc;
+        else
+            p->head = sc;
+        p->tail = sc;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return queued;
+}
+
+/* The next queued request; NULL once stopping and the queue is empty
+ * (what was queued is still run: its connection waits to be resumed). */
+static struct srv_conn *
+pool_pop(struct srv_pool *p)
+{
+    struct srv_conn *sc;
+
+    pthread_mutex_lock(&p->mu);
+    while (!p->head && !p->stopping)
+        pthread_cond_wait(&p->cv, &p->mu);
+    sc = p->head;
+    if (sc) {
+        p->head = sc->next;
+        if (!p->head)
+            p->tail = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return sc;
+}
+
+static void *
+srv_worker_main(void *arg)
+{
+    struct dt_http_server *s = arg;
+    struct srv_conn *sc;
+
+    pthread_setname_np(pthread_self(), "dt-http");
+    while ((sc = pool_pop(&s->pool))) {
+        sc->route = srv_route(s, sc->url, &sc->req, &sc->resp);
+        sc->answered = true;
+        MHD_resume_connection(sc->conn);
+    }
+    return NULL;
+}
+
+/* Hands a complete request to a worker: the connection is suspended
+ * until the worker has the answer, so this thread serves its other
+ * connections meanwhile. Once the workers are stopping, the request runs
+ * here. */
+static enum MHD_Result
+srv_offload(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
+            const char *url, const char *method)
+{
+    sc->req.method = method;
+    sc->url = target_path(url);
+    if (!srv_prepare(s, c, sc, sc->url, &sc->req, &sc->resp))
+        return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
+    sc->conn = c;
+    if (pool_push(&s->pool, sc))
+        return MHD_YES;
+    sc->route = srv_route(s, sc->url, &sc->req, &sc->resp);
+    return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
+}
+
+/* Ends the workers after they have run what is queued. */
+static void
+pool_stop(struct srv_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < p->n_threads; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    p->threads = NULL;
+    p->n_threads = 0;
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+}
+
+static int
+pool_start(struct dt_http_server *s, size_t n)
+{
+    struct srv_pool *p = &s->pool;
+
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->threads = calloc(n, sizeof(*p->threads));
+    if (!p->threads) {
+        pool_stop(p);
+        return DURATA_ENOMEM;
+    }
+    for (; p->n_threads < n; p->n_threads++) {
+        if (pthread_create(&p->threads[p->n_threads], NULL, srv_worker_main, s) != 0) {
+            dt_log(DT_LOG_ERROR, "cannot start the HTTP worker threads", NULL);
+            pool_stop(p);
+            return DURATA_ESYS;
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ API keys */
@@ -424,6 +628,7 @@ srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, c
     if (!sc)
         return MHD_NO;
     atomic_fetch_add(&s->in_flight, 1);
+    sc->srv = s;
     dt_buf_init(&sc->body, s->max_body);
     sc->start_us = dt_clock_mono_us();
     *req_cls = sc;
@@ -473,9 +678,15 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
         return srv_begin(s, c, url, method, req_cls);
     if (*upload_data_size)
         return srv_take_body(sc, upload_data, upload_data_size);
+    if (sc->answered) { /* resumed: the worker's answer */
+        sc->answered = false;
+        return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
+    }
     if (sc->too_big)
         return srv_reject(c, sc, method, url, 413, "too_large",
                           "the request body is larger than the server accepts");
+    if (srv_may_write(method))
+        return srv_offload(s, c, sc, url, method);
     return srv_dispatch(s, c, sc, url, method);
 }
 
@@ -490,6 +701,11 @@ srv_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     (void)toe;
     if (!sc)
         return;
+    /* An answered request released these; one closed before its answer
+     * went out (the daemon stopping) did not. */
+    dt_http_resp_release(&sc->resp);
+    free(sc->req.headers);
+    dt_http_req_release_owned(&sc->req);
     dt_buf_release(&sc->body);
     free(sc);
     *req_cls = NULL;
@@ -565,7 +781,8 @@ srv_daemon_start(struct dt_http_server *s, const struct addrinfo *ai)
     unsigned conns = cfg->max_connections ? cfg->max_connections : SRV_DEFAULT_CONNECTIONS;
     unsigned timeout = cfg->timeout_s ? cfg->timeout_s : SRV_DEFAULT_TIMEOUT_S;
     /* ITC lets dt_http_server_stop quiesce the daemon (stop accepting). */
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -609,13 +826,18 @@ dt_http_server_start(struct dt_http_server **out, struct dt_app *app,
     rc = srv_resolve(host, cfg->port, &ai);
     if (rc < 0)
         goto out_free;
+    rc = pool_start(s, cfg->threads ? cfg->threads : SRV_DEFAULT_THREADS);
+    if (rc < 0) {
+        freeaddrinfo(ai);
+        goto out_free;
+    }
     s->daemon = srv_daemon_start(s, ai);
     freeaddrinfo(ai);
     if (!s->daemon) {
         dt_log(DT_LOG_ERROR, "cannot listen (address in use or not available?)", "host", host,
                NULL);
         rc = DURATA_ESYS;
-        goto out_free;
+        goto out_stop_pool;
     }
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info && info->port ? info->port : cfg->port;
@@ -623,6 +845,8 @@ dt_http_server_start(struct dt_http_server **out, struct dt_app *app,
     *out = s;
     return 0;
 
+out_stop_pool:
+    pool_stop(&s->pool);
 out_free:
     free(s);
     return rc;
@@ -657,8 +881,12 @@ dt_http_server_stop(struct dt_http_server *s)
     /* Stop accepting, let requests in progress be answered (their
      * handlers finish and the answers are written), then close the idle
      * keep-alive connections with the daemon. */
+    atomic_store(&s->stopping, true);
     listen_fd = MHD_quiesce_daemon(s->daemon);
     srv_drain(s);
+    /* No connection may stay suspended when the daemon stops: the workers
+     * answer (and resume) everything handed to them before they end. */
+    pool_stop(&s->pool);
     MHD_stop_daemon(s->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);

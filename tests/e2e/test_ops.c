@@ -38,6 +38,9 @@ test_metrics_count_requests_and_instances(void **state)
     assert_non_null(ctype);
     assert_non_null(strstr(ctype, "text/plain; version=0.0.4"));
     free(ctype);
+    /* the job submitted above, by method, route pattern and status */
+    assert_non_null(strstr(r.body, "durata_http_requests_total{method=\"POST\",route=\"/api/jobs\","
+                                   "code=\"202\"} 1"));
     assert_non_null(strstr(r.body, "durata_instances{status=\"Completed\"} 1"));
     assert_non_null(strstr(r.body, "durata_store_commits_total"));
     e2e_resp_release(&r);
