@@ -138,3 +138,22 @@ dt_strdup_opt(const char *s)
         memcpy(out, s, n);
     return out;
 }
+
+json_t *
+dt_json_string_lossy(const char *s)
+{
+    json_t *v = json_string(s);
+    char *copy;
+
+    if (v)
+        return v;
+    copy = strdup(s);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    v = json_string(copy);
+    free(copy);
+    return v;
+}

@@ -27,6 +27,11 @@ char *dt_json_text(const json_t *v);
  * text is NULL or invalid. */
 json_t *dt_json_parse(const char *text);
 
+/* A JSON string value for s; text that is not UTF-8 (which jansson
+ * refuses) keeps its ASCII and shows other bytes as '?' instead of failing.
+ * New reference, NULL only on out of memory. */
+json_t *dt_json_string_lossy(const char *s);
+
 /* A JSON string literal for s, e.g. "\"hi\"" (malloc'd; NULL on OOM). */
 char *dt_json_quote(const char *s);
 

@@ -11,6 +11,8 @@
  */
 #include "base/log.h"
 
+#include "base/json.h"
+
 #include "base/clock.h"
 #include "base/time.h"
 
@@ -49,27 +51,6 @@ dt_log_level_parse(const char *name)
     return -1;
 }
 
-/* A JSON string for s; text that is not UTF-8 (which jansson refuses) is
- * logged with its non-ASCII bytes replaced by '?' rather than dropped. */
-static json_t *
-log_string(const char *s)
-{
-    json_t *v = json_string(s);
-    char *copy;
-
-    if (v)
-        return v;
-    copy = strdup(s);
-    if (!copy)
-        return NULL;
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    v = json_string(copy);
-    free(copy);
-    return v;
-}
-
 /* Adds the key/value pairs of ap to obj. false on out of memory. */
 static bool
 log_add_fields(json_t *obj, va_list ap)
@@ -78,7 +59,7 @@ log_add_fields(json_t *obj, va_list ap)
 
     while ((key = va_arg(ap, const char *)) != NULL) {
         const char *value = va_arg(ap, const char *);
-        json_t *v = value ? log_string(value) : json_null();
+        json_t *v = value ? dt_json_string_lossy(value) : json_null();
         if (!v)
             return false;
         /* Reserved and repeated keys keep their first value. A key that is
@@ -130,7 +111,7 @@ dt_log(enum dt_log_level level, const char *msg, ...)
         return;
     ok = json_object_set_new(obj, "ts", json_string(ts)) == 0 &&
          json_object_set_new(obj, "level", json_string(level_names[level])) == 0 &&
-         json_object_set_new(obj, "msg", msg ? log_string(msg) : json_null()) == 0;
+         json_object_set_new(obj, "msg", msg ? dt_json_string_lossy(msg) : json_null()) == 0;
     va_start(ap, msg);
     ok = ok && log_add_fields(obj, ap);
     va_end(ap);

@@ -66,27 +66,6 @@ dt_http_text(struct dt_http_resp *resp, int status, const char *ctype, const cha
     return resp_set(resp, status, ctype, body, len);
 }
 
-/* A JSON string for s; text that is not UTF-8 (a message quoting user
- * input) keeps its ASCII and shows other bytes as '?' rather than failing. */
-static json_t *
-safe_string(const char *s)
-{
-    json_t *v = json_string(s);
-    char *copy;
-
-    if (v)
-        return v;
-    copy = strdup(s);
-    if (!copy)
-        return NULL;
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    v = json_string(copy);
-    free(copy);
-    return v;
-}
-
 int
 dt_http_error(struct dt_http_resp *resp, int status, const char *code, const char *message,
               const char *field)
@@ -96,10 +75,10 @@ dt_http_error(struct dt_http_resp *resp, int status, const char *code, const cha
 
     if (!err || !root)
         goto out_free;
-    if (json_object_set_new(err, "code", safe_string(code ? code : "error")) ||
-        json_object_set_new(err, "message", safe_string(message ? message : "")))
+    if (json_object_set_new(err, "code", dt_json_string_lossy(code ? code : "error")) ||
+        json_object_set_new(err, "message", dt_json_string_lossy(message ? message : "")))
         goto out_free;
-    if (field && json_object_set_new(err, "field", safe_string(field)))
+    if (field && json_object_set_new(err, "field", dt_json_string_lossy(field)))
         goto out_free;
     if (json_object_set_new(root, "error", err)) {
         err = NULL; /* set_new released it */
