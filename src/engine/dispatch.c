@@ -188,7 +188,7 @@ claim(struct durata_hub *hub, size_t want_orch, size_t want_act, struct dt_write
         dt_committer_run_many(&hub->committer, units, n);
 }
 
-/* Fails poisoned tasks; returns the claimed tasks list's length. */
+/* Fails the tasks a claim found poisoned (delivered too often). */
 static void
 fail_poisoned(struct durata_hub *hub, struct dt_claim_tasks *c)
 {
