@@ -370,6 +370,20 @@ dt_client_header_safe(const char *s)
 }
 
 int
+dt_client_id_path(struct dt_buf *b, const char *head, const char *id, const char *suffix)
+{
+    int rc = dt_buf_appends(b, head);
+
+    if (rc == 0)
+        rc = dt_buf_append(b, "/", 1);
+    if (rc == 0)
+        rc = dt_client_escape(b, id);
+    if (rc == 0)
+        rc = dt_buf_appends(b, suffix);
+    return rc;
+}
+
+int
 dt_client_escape(struct dt_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";

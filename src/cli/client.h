@@ -90,6 +90,9 @@ bool dt_client_header_safe(const char *s);
 /* Appends s percent-encoded (everything but RFC 3986's unreserved
  * characters), for a path segment or a query value. */
 DURATA_MUST_CHECK int dt_client_escape(struct dt_buf *b, const char *s);
+/* Appends "<head>/<id percent-encoded><suffix>", the path of one resource. */
+DURATA_MUST_CHECK int dt_client_id_path(struct dt_buf *b, const char *head, const char *id,
+                                        const char *suffix);
 /* Appends "?name=value" (or "&name=value" when b already holds a '?'),
  * value percent-encoded; nothing when value is NULL. */
 DURATA_MUST_CHECK int dt_client_query(struct dt_buf *b, const char *name, const char *value);

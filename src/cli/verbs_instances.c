@@ -29,13 +29,7 @@
 int
 dt_verb_instance_path(struct dt_buf *b, const char *id, const char *suffix)
 {
-    int rc = dt_buf_appends(b, DT_VERB_DF "/instances/");
-
-    if (rc == 0)
-        rc = dt_client_escape(b, id);
-    if (rc == 0)
-        rc = dt_buf_appends(b, suffix);
-    return rc;
+    return dt_client_id_path(b, DT_VERB_DF "/instances", id, suffix);
 }
 
 /* ------------------------------------------------------------ status output */

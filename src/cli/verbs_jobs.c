@@ -24,19 +24,6 @@
 #define JOBS_ALL_PAGE "1000"
 #define JOBS_URL_MAX (64 * 1024)
 
-/* "/api/jobs/<id><suffix>" into b (percent-encoded id). */
-static int
-job_path(struct dt_buf *b, const char *id, const char *suffix)
-{
-    int rc = dt_buf_appends(b, JOBS_PATH "/");
-
-    if (rc == 0)
-        rc = dt_client_escape(b, id);
-    if (rc == 0)
-        rc = dt_buf_appends(b, suffix);
-    return rc;
-}
-
 /* ------------------------------------------------------------ submit */
 
 /* The submission body; *body malloc'd. Returns an exit code. */
@@ -146,7 +133,7 @@ jobs_get(struct dt_client *c, const struct dt_verb_args *a)
     int rc;
 
     dt_buf_init(&path, JOBS_URL_MAX);
-    if (job_path(&path, a->pos[0], "") < 0) {
+    if (dt_client_id_path(&path, JOBS_PATH, a->pos[0], "") < 0) {
         rc = dt_verb_oom(a);
         goto out_free;
     }
@@ -175,7 +162,7 @@ jobs_delete(struct dt_client *c, const struct dt_verb_args *a, const char *suffi
     int rc;
 
     dt_buf_init(&path, JOBS_URL_MAX);
-    if (job_path(&path, a->pos[0], suffix) < 0 ||
+    if (dt_client_id_path(&path, JOBS_PATH, a->pos[0], suffix) < 0 ||
         dt_client_query(&path, "reason", a->opt[DT_OPT_REASON]) < 0) {
         rc = dt_verb_oom(a);
         goto out_free;
