@@ -70,12 +70,19 @@ read_pid(const char *name)
     int64_t end = now_ms() + 10000;
     FILE *f;
 
+    bool got = false;
+
     in_dir(path, sizeof(path), name);
-    while (!(f = fopen(path, "r")) && now_ms() < end)
-        usleep(10000);
-    assert_non_null(f);
-    assert_non_null(fgets(buf, sizeof(buf), f));
-    fclose(f);
+    /* The script may have created the file but not written it yet. */
+    while (!got && now_ms() < end) {
+        if ((f = fopen(path, "r"))) {
+            got = fgets(buf, sizeof(buf), f) && strchr(buf, '\n');
+            fclose(f);
+        }
+        if (!got)
+            usleep(10000);
+    }
+    assert_true(got);
     return (pid_t)strtol(buf, NULL, 10);
 }
 
