@@ -258,6 +258,8 @@ out_free:
     return rc;
 }
 
+static int step_apply_rest(struct dt_sq_conn *c, struct dt_step *s);
+
 /* Applies a Create. On DURATA_ECONFLICT nothing was changed; the caller
  * decides what to do with on_conflict. */
 static int
@@ -272,6 +274,9 @@ create_apply(struct dt_sq_conn *c, struct dt_create *cr)
         return DURATA_EINVAL;
     if (start && (!start->event || (start->instance_id && strcmp(start->instance_id, inst->id))))
         return DURATA_EINVAL;
+    if (cr->first && (start || cr->first->kind != DT_W_STEP || !cr->first->u.step.instance_id ||
+                      strcmp(cr->first->u.step.instance_id, inst->id)))
+        return DURATA_EINVAL;
     if ((rc = insert_instance(c, inst, &inserted)) < 0)
         return rc;
     if (!inserted) {
@@ -285,6 +290,8 @@ create_apply(struct dt_sq_conn *c, struct dt_create *cr)
         if (!inserted)
             return DURATA_ESTORE;
     }
+    if (cr->first)
+        return step_apply_rest(c, &cr->first->u.step);
     if (!start)
         return 0;
     if ((rc = inbox_insert(c, inst->id, start)) < 0)
@@ -294,29 +301,42 @@ create_apply(struct dt_sq_conn *c, struct dt_create *cr)
 
 /* --------------------------------------------------------------- step */
 
-/* Checks the lock (or the admin status rule), writes the state and
- * releases the lock, in one UPDATE: the first statement of a step. */
+/* The first statement of a step: the UPDATE that checks the lock (or the
+ * admin status rule, or the optimistic rule), writes the state and releases
+ * the lock. */
+static enum dt_sq_id
+step_state_stmt(const struct dt_step *s)
+{
+    if (s->optimistic)
+        return DT_SQ_STEP_FREE_STATE;
+    if (!s->lock_owner)
+        return s->state ? DT_SQ_STEP_ADMIN_STATE : DT_SQ_STEP_ADMIN_UNLOCK;
+    return s->state ? DT_SQ_STEP_LOCKED_STATE : DT_SQ_STEP_LOCKED_UNLOCK;
+}
+
 static int
 step_lock_and_state(struct dt_sq_conn *c, struct dt_step *s)
 {
-    bool admin = !s->lock_owner;
-    enum dt_sq_id sid;
+    enum dt_sq_id sid = step_state_stmt(s);
+    bool admin = sid == DT_SQ_STEP_ADMIN_STATE || sid == DT_SQ_STEP_ADMIN_UNLOCK;
     sqlite3_stmt *st;
     char *failure = NULL;
     int rc, b = 0, changes = 0, status = 0;
 
+    if (s->optimistic && (!s->state || !s->expect_execution_id))
+        return DURATA_EINVAL;
     if (s->state && (!s->state->name || !status_valid(s->state->status)))
         return DURATA_EINVAL;
     if (s->state && (rc = dt_failure_encode(s->state->failure, &failure)) < 0)
         return rc;
-    if (s->state)
-        sid = admin ? DT_SQ_STEP_ADMIN_STATE : DT_SQ_STEP_LOCKED_STATE;
-    else
-        sid = admin ? DT_SQ_STEP_ADMIN_UNLOCK : DT_SQ_STEP_LOCKED_UNLOCK;
     if ((rc = dt_sq_stmt(c, sid, &st)) < 0)
         goto out_free;
     b |= dt_sq_bind_text(st, 1, s->instance_id);
-    if (admin)
+    if (s->optimistic)
+        b |= sqlite3_bind_int64(st, 2, s->now_ms) |
+             sqlite3_bind_int64(st, 16, s->expect_updated_ms) |
+             dt_sq_bind_text(st, 17, s->expect_execution_id);
+    else if (admin)
         b |= sqlite3_bind_int64(st, 2, s->expect_statuses);
     else
         b |= dt_sq_bind_text(st, 2, s->lock_owner);
@@ -334,8 +354,6 @@ out_free:
     return rc;
 }
 
-/* Appends s->append at positions history_base.. ; a taken position means a
- * concurrent writer: DURATA_ECONFLICT. */
 /* The step's events as one JSON array text (malloc'd) into *out. */
 static int
 encode_append(const struct dt_event_list *l, char **out)
@@ -491,8 +509,39 @@ step_emit(struct dt_sq_conn *c, struct dt_step *s)
     return 0;
 }
 
-/* The state UPDATE comes first (it checks the lock), then the steps of
- * store.h in order; inside the unit's savepoint the outcome is the same. */
+/* Deletes task row id; DURATA_ENOTFOUND when it is already gone. */
+static int
+task_delete(struct dt_sq_conn *c, int64_t id)
+{
+    sqlite3_stmt *st;
+    int rc, changes;
+
+    if ((rc = dt_sq_stmt(c, DT_SQ_TASK_DELETE, &st)) < 0)
+        return rc;
+    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
+        return bind_failed(c, st);
+    if ((rc = run_changes(c, st, "delete task", &changes)) < 0)
+        return rc;
+    return changes ? 0 : DURATA_ENOTFOUND;
+}
+
+/* What a step writes besides the instance row: history, consumed
+ * messages, and everything it sends. */
+static int
+step_apply_rest(struct dt_sq_conn *c, struct dt_step *s)
+{
+    int rc;
+
+    if (s->replace_history &&
+        (rc = run_by_id(c, DT_SQ_HIST_DELETE_ALL, s->instance_id, "replace history")) < 0)
+        return rc;
+    if ((rc = step_append(c, s)) < 0 || (rc = step_consume(c, s)) < 0)
+        return rc;
+    return step_emit(c, s);
+}
+
+/* The state UPDATE comes first (it checks the lock, and fails before any
+ * change when the step lost a race), then the steps of store.h in order. */
 static int
 step_apply(struct dt_sq_conn *c, struct dt_step *s)
 {
@@ -502,12 +551,9 @@ step_apply(struct dt_sq_conn *c, struct dt_step *s)
         return DURATA_EINVAL;
     if ((rc = step_lock_and_state(c, s)) < 0)
         return rc;
-    if (s->replace_history &&
-        (rc = run_by_id(c, DT_SQ_HIST_DELETE_ALL, s->instance_id, "replace history")) < 0)
+    if (s->done_task_row_id && (rc = task_delete(c, s->done_task_row_id)) < 0)
         return rc;
-    if ((rc = step_append(c, s)) < 0 || (rc = step_consume(c, s)) < 0)
-        return rc;
-    return step_emit(c, s);
+    return step_apply_rest(c, s);
 }
 
 /* --------------------------------------------------------------- tasks */
@@ -515,17 +561,10 @@ step_apply(struct dt_sq_conn *c, struct dt_step *s)
 static int
 task_done_apply(struct dt_sq_conn *c, struct dt_task_done *d)
 {
-    sqlite3_stmt *st;
-    int rc, changes;
+    int rc;
 
-    if ((rc = dt_sq_stmt(c, DT_SQ_TASK_DELETE, &st)) < 0)
+    if ((rc = task_delete(c, d->task_row_id)) < 0)
         return rc;
-    if (sqlite3_bind_int64(st, 1, d->task_row_id) != SQLITE_OK)
-        return bind_failed(c, st);
-    if ((rc = run_changes(c, st, "delete task", &changes)) < 0)
-        return rc;
-    if (changes == 0)
-        return DURATA_ENOTFOUND;
     if (!d->result)
         return 0;
     if ((rc = deliver_or_drop(c, d->result)) < 0)

@@ -70,6 +70,8 @@ struct dt_preclaim {
     bool claimed;
 };
 
+struct dt_write;
+
 /*
  * Create: inserts `inst` (its status normally Pending) and `start` (the
  * ExecutionStarted message, possibly visible later for a scheduled start).
@@ -79,6 +81,11 @@ struct dt_preclaim {
  * When rc is ECONFLICT and on_conflict is set, on_conflict is delivered
  * instead (used for a sub-orchestration whose id is taken: the parent gets
  * SubOrchestrationInstanceFailed).
+ * `first` (a DT_W_STEP unit, optional, with start NULL): the instance's
+ * first step, run before the instance was stored, so `inst` is already its
+ * outcome; its history, outbox, tasks and creates are applied with the
+ * insert (steps 2, 5 and 6 of Step below; its state, lock and consumed
+ * fields are not used).
  */
 struct dt_create {
     struct durata_instance *inst;
@@ -86,6 +93,7 @@ struct dt_create {
     struct dt_msg *on_conflict;
     bool replace_terminal;
     struct dt_preclaim claim;
+    struct dt_write *first;
 };
 
 /*
@@ -104,7 +112,13 @@ struct dt_send {
  * Step: applied only while the unit's lock_owner holds the instance lock
  * (rc = DURATA_ECONFLICT otherwise), or, for an admin rewrite (lock_owner
  * NULL), only when the instance's status is in expect_statuses (ECONFLICT
- * otherwise; ENOTFOUND when missing). In order:
+ * otherwise; ENOTFOUND when missing), or, when `optimistic` is set, only
+ * when nobody holds the lock at now_ms and the row's execution and
+ * updated_ms are still expect_execution_id and expect_updated_ms, i.e.
+ * nothing changed the instance since the step read it (ECONFLICT
+ * otherwise; a step that changed its history collides at history_base). A step may also finish an
+ * activity task: done_task_row_id (non-zero) is deleted with it, rc = DURATA_ENOTFOUND when that
+ * task is already gone (its result arrived another way). In order:
  *  1. replace_history: delete the instance's history first;
  *  2. append `append` after the first `history_base` events (the store keys
  *     an append by (instance, history_base): a second append at the same
@@ -137,6 +151,11 @@ struct dt_step {
     struct dt_create *creates;
     size_t n_creates;
     struct dt_preclaim task_claim; /* lease the new tasks to their writer */
+    bool optimistic;
+    int64_t now_ms;            /* optimistic: a lock expired by then is free */
+    int64_t expect_updated_ms; /* optimistic: the row as the step read it */
+    char *expect_execution_id;
+    int64_t done_task_row_id;
 };
 
 /* Task done: deletes task row task_row_id and delivers result (dropped

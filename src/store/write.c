@@ -29,9 +29,11 @@ dt_create_release(struct dt_create *c)
     dt_msg_free(c->start);
     dt_msg_free(c->on_conflict);
     free(c->claim.owner);
+    dt_write_free(c->first);
     c->inst = NULL;
     c->start = NULL;
     c->on_conflict = NULL;
+    c->first = NULL;
 }
 
 static void
@@ -48,6 +50,7 @@ step_release(struct dt_step *s)
         dt_create_release(&s->creates[i]);
     free(s->creates);
     free(s->task_claim.owner);
+    free(s->expect_execution_id);
 }
 
 static void
@@ -118,6 +121,8 @@ precode_create(struct dt_create *c)
 {
     precode_msg(c->start);
     precode_msg(c->on_conflict);
+    if (c->first)
+        dt_write_precode(c->first);
 }
 
 void

@@ -82,5 +82,7 @@ extern const struct CMUnitTest contract_write_tests[];
 extern const size_t contract_write_count;
 extern const struct CMUnitTest contract_claim_tests[];
 extern const size_t contract_claim_count;
+extern const struct CMUnitTest contract_step_tests[];
+extern const size_t contract_step_count;
 
 #endif

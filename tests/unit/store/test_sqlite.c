@@ -353,6 +353,8 @@ main(void)
                                       contract_write_count, NULL, NULL);
     failed += _cmocka_run_group_tests("store contract: claims (sqlite)", contract_claim_tests,
                                       contract_claim_count, NULL, NULL);
+    failed += _cmocka_run_group_tests("store contract: step shortcuts (sqlite)",
+                                      contract_step_tests, contract_step_count, NULL, NULL);
     failed += cmocka_run_group_tests_name("sqlite backend", sqlite_tests, NULL, NULL);
     return failed;
 }
