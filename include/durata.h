@@ -182,13 +182,26 @@ void durata_hub_close(struct durata_hub *hub);
  * negative code. For tests and single-threaded embedders. */
 DURATA_MUST_CHECK int durata_hub_run_pending(struct durata_hub *hub, int max_items);
 
+/* Histograms in the stats: DURATA_STATS_BUCKETS counts, bucket i holding
+ * the observations <= bound i and > bound i-1 (not cumulative); the last
+ * bucket has no upper bound. The bounds, as initializer lists: */
+#define DURATA_STATS_BUCKETS 12
+#define DURATA_BATCH_BOUNDS 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024
+#define DURATA_ACTIVITY_US_BOUNDS                                                                  \
+    100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000, 10000000
+
 /* Counters since the hub was opened (for metrics and benchmarks). */
 struct durata_hub_stats {
-    uint64_t commits;       /* store transactions (group commits) */
-    uint64_t units;         /* write units in them */
-    uint64_t largest_batch; /* most units in one commit */
-    uint64_t steps;         /* orchestration steps run */
-    uint64_t activities;    /* activity executions */
+    uint64_t commits;        /* store transactions (group commits) */
+    uint64_t units;          /* write units in them */
+    uint64_t largest_batch;  /* most units in one commit */
+    uint64_t steps;          /* orchestration steps run */
+    uint64_t activities;     /* activity executions */
+    uint64_t direct_starts;  /* starts written together with their first step */
+    uint64_t direct_results; /* activity results written with the step they woke */
+    uint64_t batch_units[DURATA_STATS_BUCKETS]; /* units per commit */
+    uint64_t activity_us[DURATA_STATS_BUCKETS]; /* activity run time, microseconds */
+    uint64_t activity_us_sum;
 };
 
 /* A consistent snapshot of the counters. */

@@ -9,9 +9,11 @@
  */
 #include "engine/activity.h"
 
+#include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "engine/hub.h"
+#include "engine/step.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +108,30 @@ durata_activity_fail(struct durata_activity *a, const char *error_type, const ch
                                 details, non_retriable);
 }
 
-/* Queues the task's result: TaskCompleted(output) or TaskFailed(failure). */
+void
+dt_activity_send_result(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result,
+                        bool from_callback)
+{
+    struct dt_write *w = dt_write_new(DT_W_TASK_DONE);
+    if (!w) {
+        /* The lease expires and the task is delivered again. */
+        dt_log(DT_LOG_ERROR, "out of memory reporting an activity result", "instanceId",
+               result->instance_id, NULL);
+        dt_msg_free(result);
+        return;
+    }
+    w->u.task_done.task_row_id = task_row_id;
+    w->u.task_done.result = result;
+    dt_hub_preclaim(hub, &w->u.task_done.claim, DT_WAKE_ORCH);
+    if (from_callback)
+        dt_committer_submit_free_now(&hub->committer, w);
+    else
+        dt_committer_submit_free(&hub->committer, w);
+}
+
+/* Writes the task's result, TaskCompleted(output) or TaskFailed(failure):
+ * with the step it wakes when that step can run here (see step.h), else
+ * into the instance's inbox. */
 static void
 submit_result(struct durata_hub *hub, const struct dt_task *t, const char *output,
               const struct durata_failure *failure)
@@ -114,28 +139,25 @@ submit_result(struct durata_hub *hub, const struct dt_task *t, const char *outpu
     int64_t now = dt_hub_now(hub);
     struct dt_event *e =
         dt_event_new(failure ? DURATA_EV_TASK_FAILED : DURATA_EV_TASK_COMPLETED, now);
-    struct dt_write *w = dt_write_new(DT_W_TASK_DONE);
-    if (!e || !w)
+    if (!e)
         goto out_oom;
     e->task_id = t->task_id;
     e->result = dt_strdup_opt(output);
     e->failure = dt_failure_clone(failure);
     if ((output && !e->result) || (failure && !e->failure))
         goto out_oom;
-    w->u.task_done.task_row_id = t->id;
-    dt_hub_preclaim(hub, &w->u.task_done.claim, DT_WAKE_ORCH);
-    w->u.task_done.result = dt_msg_new_take(t->instance_id, t->execution_id, now, e);
+    struct dt_msg *m = dt_msg_new_take(t->instance_id, t->execution_id, now, e);
     e = NULL; /* taken, also on failure */
-    if (!w->u.task_done.result)
+    if (!m)
         goto out_oom;
-    dt_committer_submit_free(&hub->committer, w);
+    if (!dt_hub_is_started(hub) || !dt_step_deliver(hub, t->id, m))
+        dt_activity_send_result(hub, t->id, m, false);
     return;
 out_oom:
     /* The lease expires and the task is delivered again. */
     dt_log(DT_LOG_ERROR, "out of memory reporting an activity result", "instanceId", t->instance_id,
            NULL);
     dt_event_free(e);
-    dt_write_free(w);
 }
 
 void
@@ -149,8 +171,13 @@ dt_activity_execute(struct durata_hub *hub, struct dt_task *task)
         durata_activity_fail(&a, "ActivityNotFound", "no activity with this name is registered",
                              task->name, true);
     } else {
+        static const uint64_t bounds[] = {DURATA_ACTIVITY_US_BOUNDS};
         dt_dispatcher_track(&hub->dispatcher, &a);
+        int64_t t0 = dt_clock_mono_us();
         reg->fn.act(&a, reg->arg);
+        uint64_t us = (uint64_t)(dt_clock_mono_us() - t0);
+        atomic_fetch_add(&hub->activity_us[dt_stats_bucket(bounds, us)], 1);
+        atomic_fetch_add(&hub->activity_us_sum, us);
         dt_dispatcher_untrack(&hub->dispatcher, &a);
         if (!a.finished)
             durata_activity_fail(&a, "ActivityError", "the activity returned no result", NULL,

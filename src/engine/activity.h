@@ -28,6 +28,12 @@ struct durata_activity {
 /* Runs task (taken) and queues its result for commit. */
 void dt_activity_execute(struct durata_hub *hub, struct dt_task *task);
 
+/* Delivers an activity result (taken) to its instance's inbox with the
+ * deletion of task row task_row_id. from_callback: called from a commit
+ * callback, so it must not wait for room in the commit queue. */
+void dt_activity_send_result(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result,
+                             bool from_callback);
+
 /* Fails a task that was delivered too often without a result (taken). */
 void dt_activity_fail_poisoned(struct durata_hub *hub, struct dt_task *task, int max_deliveries);
 

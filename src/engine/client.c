@@ -11,6 +11,7 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "engine/step.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -135,8 +136,13 @@ durata_start(struct durata_hub *hub, const struct durata_start_options *o, char 
     struct dt_write *w;
     if ((rc = start_unit(hub, o, id, &w)) < 0)
         return rc;
-    dt_hub_preclaim(hub, &w->u.create.claim, DT_WAKE_ORCH);
-    rc = dt_committer_run(&hub->committer, w);
+    /* A running hub takes the first step now and writes it with the start
+     * (no inbox round trip); otherwise, or if that fails, the instance
+     * starts through its inbox. */
+    bool now = !w->u.create.inst->scheduled_start_ms && dt_hub_is_started(hub);
+    if (!now || dt_step_first(hub, w) < 0)
+        dt_hub_preclaim(hub, &w->u.create.claim, DT_WAKE_ORCH);
+    rc = dt_step_commit_create(hub, w);
     dt_write_free(w);
     if (rc == 0 && id_out)
         memcpy(id_out, id, strlen(id) + 1);

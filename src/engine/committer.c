@@ -30,14 +30,30 @@ dt_committer_init(struct dt_committer *c, struct dt_store *store, dt_commit_afte
     pthread_cond_init(&c->synced_cv, NULL);
 }
 
-/* Commits units[0..n) and runs the hook; the caller holds no lock. */
+size_t
+dt_stats_bucket(const uint64_t *bounds, uint64_t v)
+{
+    size_t i = 0;
+    while (i < DURATA_STATS_BUCKETS - 1 && v > bounds[i])
+        i++;
+    return i;
+}
+
+/* Commits units[0..n) (the units of list), reports them committed, then
+ * runs the hook, so what the hook sets going finds what the callbacks
+ * stored; the caller holds no lock. */
 static int
-commit_batch(struct dt_committer *c, struct dt_write **units, size_t n)
+commit_batch(struct dt_committer *c, struct dt_write **units, size_t n, struct dt_commit_req *list)
 {
     pthread_mutex_lock(&c->commit_mu);
     int rc = c->store->ops->commit(c->store, units, n);
+    for (struct dt_commit_req *r = list; r; r = r->next)
+        if (r->committed)
+            r->committed(r, r->unit->rc);
+    static const uint64_t bounds[] = {DURATA_BATCH_BOUNDS};
     c->batches++;
     c->units += n;
+    c->batch_hist[dt_stats_bucket(bounds, n)]++;
     if (n > c->largest_batch)
         c->largest_batch = n;
     if (rc < 0)
@@ -113,13 +129,10 @@ run_one_batch(struct dt_committer *c, struct dt_commit_req *list, size_t n, bool
     } else {
         for (struct dt_commit_req *r = list; r; r = r->next)
             units[i++] = r->unit;
-        (void)commit_batch(c, units, n);
+        (void)commit_batch(c, units, n, list);
         if (units != stack_units)
             free(units);
     }
-    for (struct dt_commit_req *r = list; r; r = r->next)
-        if (r->committed)
-            r->committed(r, r->unit->rc);
     if (async_sync) {
         queue_for_sync(c, list);
         return;
@@ -282,8 +295,9 @@ dt_committer_release(struct dt_committer *c)
     pthread_cond_destroy(&c->synced_cv);
 }
 
-void
-dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
+/* Queues req; waits for room first when wait_room. */
+static void
+enqueue(struct dt_committer *c, struct dt_commit_req *req, bool wait_room)
 {
     req->next = NULL;
     req->finished = false;
@@ -294,7 +308,7 @@ dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
         run_one_batch(c, req, 1, false);
         return;
     }
-    while (c->count >= c->max_queue && c->running) {
+    while (wait_room && c->count >= c->max_queue && c->running) {
         c->blocked++;
         pthread_cond_wait(&c->space_cv, &c->mu);
         c->blocked--;
@@ -307,6 +321,12 @@ dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
     c->count++;
     pthread_cond_signal(&c->work_cv);
     pthread_mutex_unlock(&c->mu);
+}
+
+void
+dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
+{
+    enqueue(c, req, true);
 }
 
 /* Submits reqs[0..n) and sleeps until all are finished. */
@@ -333,6 +353,13 @@ dt_committer_run(struct dt_committer *c, struct dt_write *w)
     struct dt_commit_req req = {.unit = w};
     submit_and_wait(c, &req, 1);
     return w->rc;
+}
+
+int
+dt_committer_run_req(struct dt_committer *c, struct dt_commit_req *req)
+{
+    submit_and_wait(c, req, 1);
+    return req->unit->rc;
 }
 
 void
@@ -370,4 +397,18 @@ dt_committer_submit_free(struct dt_committer *c, struct dt_write *w)
     req->unit = w;
     req->done = free_when_done;
     dt_committer_submit(c, req);
+}
+
+void
+dt_committer_submit_free_now(struct dt_committer *c, struct dt_write *w)
+{
+    struct dt_commit_req *req = calloc(1, sizeof(*req));
+    if (!req) {
+        dt_log(DT_LOG_ERROR, "out of memory queueing a write; its work is redone later", NULL);
+        dt_write_free(w);
+        return;
+    }
+    req->unit = w;
+    req->done = free_when_done;
+    enqueue(c, req, false);
 }

@@ -35,8 +35,9 @@ typedef void (*dt_commit_done_fn)(struct dt_commit_req *req, int rc);
 
 struct dt_commit_req {
     struct dt_write *unit;
-    dt_commit_done_fn committed; /* optional: at commit time, before durable;
-                                    must not free req */
+    dt_commit_done_fn committed; /* optional: at commit time, before the batch's
+                                    hook and before durable, with the store
+                                    lock held (must not submit nor free req) */
     dt_commit_done_fn done;
     void *arg;
     struct dt_commit_req *next; /* queue link, committer-private */
@@ -81,7 +82,11 @@ struct dt_committer {
     uint64_t batches;
     uint64_t units;
     size_t largest_batch;
+    uint64_t batch_hist[DURATA_STATS_BUCKETS]; /* see durata_hub_stats */
 };
+
+/* The bucket of value v among bounds[0..DURATA_STATS_BUCKETS-1). */
+size_t dt_stats_bucket(const uint64_t *bounds, uint64_t v);
 
 void dt_committer_init(struct dt_committer *c, struct dt_store *store, dt_commit_after_fn after,
                        void *after_arg);
@@ -97,6 +102,10 @@ void dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req);
 /* Commits w and waits for its result (also w->rc). w stays the caller's. */
 int dt_committer_run(struct dt_committer *c, struct dt_write *w);
 
+/* Commits req->unit and waits for it, calling req->committed on the way
+ * (req->done must be NULL). Returns the unit's rc. */
+int dt_committer_run_req(struct dt_committer *c, struct dt_commit_req *req);
+
 /* Waits until every batch committed before the call is durable, so what a
  * reader sees cannot be lost to a power failure. Returns at once when
  * nothing is pending (always, without pipelining). */
@@ -108,5 +117,10 @@ void dt_committer_run_many(struct dt_committer *c, struct dt_write **units, size
 
 /* Queues w with no waiter: w is freed once committed; a failure is logged. */
 void dt_committer_submit_free(struct dt_committer *c, struct dt_write *w);
+
+/* The same without waiting for room in the queue: for a write that a
+ * commit callback must hand on (a callback that waited for room would wait
+ * for its own thread). */
+void dt_committer_submit_free_now(struct dt_committer *c, struct dt_write *w);
 
 #endif

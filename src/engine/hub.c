@@ -150,6 +150,27 @@ note_visible(struct durata_hub *hub, int64_t now, int64_t visible_ms)
         dt_dispatcher_add_due(&hub->dispatcher, visible_ms);
 }
 
+bool
+dt_hub_is_started(struct durata_hub *hub)
+{
+    pthread_mutex_lock(&hub->mu);
+    bool started = hub->started;
+    pthread_mutex_unlock(&hub->mu);
+    return started;
+}
+
+/* Notes what a committed step sends; returns the kinds of work it may
+ * have made claimable. */
+static unsigned
+note_step(struct durata_hub *hub, int64_t now, struct dt_step *s)
+{
+    for (size_t i = 0; i < s->outbox.count; i++)
+        note_visible(hub, now, s->outbox.items[i]->visible_ms);
+    take_step_claims(&hub->dispatcher, s);
+    /* The lock is released: messages that came meanwhile are claimable. */
+    return DT_WAKE_ORCH | (s->tasks.count && !s->task_claim.claimed ? DT_WAKE_ACT : 0);
+}
+
 /* Queues what a committed unit pre-claimed, notes future visible times,
  * and returns which kinds of work may now be claimable. */
 static unsigned
@@ -158,6 +179,8 @@ note_unit(struct durata_hub *hub, int64_t now, struct dt_write *w)
     struct dt_dispatcher *d = &hub->dispatcher;
     switch (w->kind) {
     case DT_W_CREATE:
+        if (w->u.create.first)
+            return note_step(hub, now, &w->u.create.first->u.step);
         note_visible(hub, now, w->u.create.start->visible_ms);
         if (!w->u.create.claim.claimed)
             return DT_WAKE_ORCH;
@@ -169,14 +192,8 @@ note_unit(struct durata_hub *hub, int64_t now, struct dt_write *w)
             return DT_WAKE_ORCH;
         dt_dispatcher_push_instance(d, w->u.send.msg->instance_id);
         return 0;
-    case DT_W_STEP: {
-        struct dt_step *s = &w->u.step;
-        for (size_t i = 0; i < s->outbox.count; i++)
-            note_visible(hub, now, s->outbox.items[i]->visible_ms);
-        take_step_claims(d, s);
-        /* The lock is released: messages that came meanwhile are claimable. */
-        return DT_WAKE_ORCH | (s->tasks.count && !s->task_claim.claimed ? DT_WAKE_ACT : 0);
-    }
+    case DT_W_STEP:
+        return note_step(hub, now, &w->u.step);
     case DT_W_TASK_DONE:
         if (!w->u.task_done.claim.claimed)
             return DT_WAKE_ORCH;
@@ -208,7 +225,8 @@ dt_hub_after_commit(void *arg, struct dt_write **units, size_t n, int rc)
         if (units[i]->rc < 0)
             continue;
         wake |= note_unit(hub, now, units[i]);
-        steps |= units[i]->kind == DT_W_STEP || units[i]->kind == DT_W_PURGE;
+        steps |= units[i]->kind == DT_W_STEP || units[i]->kind == DT_W_PURGE ||
+                 (units[i]->kind == DT_W_CREATE && units[i]->u.create.first);
     }
     if (wake)
         dt_dispatcher_wake(&hub->dispatcher, wake);
@@ -391,7 +409,13 @@ durata_hub_get_stats(struct durata_hub *hub, struct durata_hub_stats *out)
     out->commits = hub->committer.batches;
     out->units = hub->committer.units;
     out->largest_batch = hub->committer.largest_batch;
+    memcpy(out->batch_units, hub->committer.batch_hist, sizeof(out->batch_units));
     pthread_mutex_unlock(&hub->committer.commit_mu);
     out->steps = atomic_load(&hub->n_steps);
     out->activities = atomic_load(&hub->n_activities);
+    out->direct_starts = atomic_load(&hub->n_direct_starts);
+    out->direct_results = atomic_load(&hub->n_direct_results);
+    for (size_t i = 0; i < DURATA_STATS_BUCKETS; i++)
+        out->activity_us[i] = atomic_load(&hub->activity_us[i]);
+    out->activity_us_sum = atomic_load(&hub->activity_us_sum);
 }

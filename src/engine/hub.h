@@ -53,10 +53,17 @@ struct durata_hub {
     uint64_t progress;            /* guarded by mu: count of such batches */
     atomic_uint_fast64_t n_steps; /* counters for durata_hub_get_stats */
     atomic_uint_fast64_t n_activities;
+    atomic_uint_fast64_t n_direct_starts;
+    atomic_uint_fast64_t n_direct_results;
+    atomic_uint_fast64_t activity_us[DURATA_STATS_BUCKETS];
+    atomic_uint_fast64_t activity_us_sum;
     bool started; /* guarded by mu */
 };
 
 int64_t dt_hub_now(struct durata_hub *hub);
+
+/* Whether the hub's threads run (durata_hub_start until durata_hub_stop). */
+bool dt_hub_is_started(struct durata_hub *hub);
 
 /* Looks up a registration; NULL when unknown. */
 const struct dt_registration *dt_registry_find(const struct dt_registry *r, const char *name);

@@ -9,6 +9,14 @@
  * execution (results of a generation that continued as new) are consumed
  * and dropped. Messages that arrive before the execution has started
  * (events raised to a Pending instance) stay in the inbox until it starts.
+ *
+ * Two shortcuts skip the inbox when this node holds what a step needs:
+ * a start runs the instance's first step before the instance is stored
+ * and writes both in one Create (dt_step_first), and an activity result
+ * whose instance's history is cached here is written together with the
+ * step it wakes, optimistically: the step applies only if nothing touched
+ * the instance since it was read, else the result goes to the inbox as
+ * usual (dt_step_deliver). Either way the inbox's own messages come first.
  */
 #include "engine/step.h"
 
@@ -16,6 +24,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "engine/actions.h"
+#include "engine/activity.h"
 #include "engine/hub.h"
 #include "runtime/replay.h"
 
@@ -32,7 +41,8 @@ struct step_ctx {
     struct dt_write *w;           /* the unit being built; owned */
     bool started;                 /* an ExecutionStarted is in past or fresh */
     bool terminated;
-    bool resumed; /* events recorded while suspended await a replay */
+    bool resumed;     /* events recorded while suspended await a replay */
+    bool extra_taken; /* the one inbox message not stored (id 0) was used */
 };
 
 static const struct dt_event *
@@ -48,6 +58,10 @@ static int
 consume(struct step_ctx *s, const struct dt_msg *m)
 {
     struct dt_step *st = &s->w->u.step;
+    if (m->id == 0) { /* not in the store: nothing to delete */
+        s->extra_taken = true;
+        return 0;
+    }
     int64_t *p = realloc(st->consumed, (st->n_consumed + 1) * sizeof(*p));
     if (!p)
         return DURATA_ENOMEM;
@@ -212,7 +226,10 @@ replay(struct step_ctx *s)
 }
 
 /* The history from the cache when it is still the store's (same
- * execution, same updated time, same length), else read. */
+ * execution, same updated time, same length), else read. A read in a later
+ * snapshot than the instance's must find the same length, or a writer came
+ * in between: DURATA_ECONFLICT (the step's inbox would be older than its
+ * history). */
 static int
 load_history(struct step_ctx *s, const char *id, size_t stored)
 {
@@ -224,7 +241,10 @@ load_history(struct step_ctx *s, const char *id, size_t stored)
             return 0;
         dt_event_list_release(&s->past);
     }
-    return store->ops->get_history(store, id, &s->past);
+    int rc = store->ops->get_history(store, id, &s->past);
+    if (rc == 0 && s->past.count != stored)
+        rc = DURATA_ECONFLICT;
+    return rc;
 }
 
 /* One snapshot of the instance, its visible inbox and its history length,
@@ -243,12 +263,23 @@ load(struct step_ctx *s, const char *id)
     return 0;
 }
 
-/* A step's write with what the cache needs once it committed. */
+/* A step's write with what the cache needs once it committed, and for a
+ * step that carries an activity result, the result to send the usual way
+ * if the step loses its race. */
 struct step_req {
     struct dt_commit_req req; /* first: the committer hands back &req */
     struct durata_hub *hub;
     struct dt_event_list past;
+    struct dt_msg *fallback;
+    int64_t task_row_id;
 };
+
+/* The step a unit carries: a Step, or a Create's first step. */
+static struct dt_step *
+unit_step(struct dt_write *w)
+{
+    return w->kind == DT_W_STEP ? &w->u.step : &w->u.create.first->u.step;
+}
 
 /* Once committed (visible, maybe not yet durable): the new history (past +
  * appended) goes to the cache, unless the instance ended, so the next step,
@@ -257,7 +288,7 @@ static void
 step_committed(struct dt_commit_req *req, int rc)
 {
     struct step_req *sr = (struct step_req *)req;
-    struct dt_step *st = &req->unit->u.step;
+    struct dt_step *st = unit_step(req->unit);
     if (rc == 0 && st->state && !durata_status_is_terminal(st->state->status)) {
         struct dt_event_list *l = &sr->past;
         if (st->replace_history)
@@ -276,43 +307,57 @@ step_committed(struct dt_commit_req *req, int rc)
     dt_event_list_release(&sr->past);
 }
 
-/* Once durable (or failed): the request is done. */
+/* Once durable (or failed): the request is done. A step that lost its race
+ * hands its activity result on (ENOTFOUND: the task had a result already). */
 static void
 step_done(struct dt_commit_req *req, int rc)
 {
-    if (rc < 0 && rc != DURATA_ECONFLICT)
+    struct step_req *sr = (struct step_req *)req;
+    if (rc == 0 && sr->fallback)
+        atomic_fetch_add(&sr->hub->n_direct_results, 1);
+    if (rc < 0 && sr->fallback && rc != DURATA_ENOTFOUND) {
+        dt_activity_send_result(sr->hub, sr->task_row_id, sr->fallback, true);
+        sr->fallback = NULL;
+    } else if (rc < 0 && rc != DURATA_ECONFLICT && rc != DURATA_ENOTFOUND) {
         dt_log(DT_LOG_WARN, "step write failed", "instanceId", req->unit->u.step.instance_id,
                "error", durata_strerror(rc), NULL);
+    }
+    dt_msg_free(sr->fallback);
+    dt_event_list_release(&sr->past); /* when the commit never ran */
     dt_write_free(req->unit);
-    free(req);
+    free(sr);
 }
 
-/* Queues the step's write; the history read for it goes along. */
-static void
-submit(struct step_ctx *s)
+/* Queues the step's write; the history read for it goes along. With a
+ * fallback (taken on success), returns false when it could not queue. */
+static bool
+submit(struct step_ctx *s, struct dt_msg *fallback, int64_t task_row_id)
 {
     struct step_req *sr = calloc(1, sizeof(*sr));
+    if (!sr && fallback)
+        return false;
     if (!sr) {
         dt_committer_submit_free(&s->hub->committer, s->w);
         s->w = NULL;
-        return;
+        return false;
     }
     sr->req.unit = s->w;
     sr->req.committed = step_committed;
     sr->req.done = step_done;
     sr->hub = s->hub;
     sr->past = s->past;
+    sr->fallback = fallback;
+    sr->task_row_id = task_row_id;
     s->past = (struct dt_event_list){0};
     s->w = NULL;
     dt_committer_submit(&s->hub->committer, &sr->req);
+    return true;
 }
 
+/* The unit of a step on s->inst as read, before any message applies. */
 static int
-build(struct step_ctx *s, const char *id)
+begin_unit(struct step_ctx *s, const char *id)
 {
-    int rc = load(s, id);
-    if (rc < 0)
-        return rc;
     if (!(s->w = dt_write_new(DT_W_STEP)))
         return DURATA_ENOMEM;
     struct dt_step *st = &s->w->u.step;
@@ -322,6 +367,15 @@ build(struct step_ctx *s, const char *id)
     st->state = dt_instance_clone(s->inst);
     if (!st->instance_id || !st->lock_owner || !st->state)
         return DURATA_ENOMEM;
+    return 0;
+}
+
+/* Applies the inbox and runs the replay when there is news. */
+static int
+process(struct step_ctx *s)
+{
+    struct dt_step *st = &s->w->u.step;
+    int rc;
     if (durata_status_is_terminal(s->inst->status)) {
         st->clear_inbox = true; /* late messages for a finished instance */
         return 0;
@@ -344,22 +398,122 @@ build(struct step_ctx *s, const char *id)
     return 0;
 }
 
+static int
+build(struct step_ctx *s, const char *id)
+{
+    int rc = load(s, id);
+    if (rc < 0 || (rc = begin_unit(s, id)) < 0)
+        return rc;
+    return process(s);
+}
+
+static void
+ctx_release(struct step_ctx *s)
+{
+    dt_write_free(s->w);
+    durata_instance_free(s->inst);
+    dt_event_list_release(&s->past);
+    dt_event_list_release(&s->fresh);
+    dt_msg_list_release(&s->inbox);
+}
+
+/* A copy of m that the store does not know (id 0) at the inbox's end. */
+static int
+push_extra(struct step_ctx *s, const struct dt_msg *m)
+{
+    struct dt_event *e = dt_event_clone(m->event);
+    if (!e)
+        return DURATA_ENOMEM;
+    return dt_msg_list_push_take(
+        &s->inbox, dt_msg_new_take(m->instance_id, m->execution_id, m->visible_ms, e));
+}
+
 void
 dt_step_execute(struct durata_hub *hub, const char *instance_id)
 {
     struct step_ctx s = {.hub = hub, .now = dt_hub_now(hub)};
     atomic_fetch_add(&hub->n_steps, 1);
     int rc = build(&s, instance_id);
+    /* A writer without the lock (an admin rewrite) came in between the
+     * reads: read again. */
+    for (int tries = 0; rc == DURATA_ECONFLICT && tries < 3; tries++) {
+        ctx_release(&s);
+        s = (struct step_ctx){.hub = hub, .now = dt_hub_now(hub)};
+        rc = build(&s, instance_id);
+    }
     if (rc == 0) {
-        submit(&s);
+        submit(&s, NULL, 0);
     } else if (rc != DURATA_ENOTFOUND) {
         /* The lock expires and the step is tried again. */
         dt_log(DT_LOG_ERROR, "orchestration step failed", "instanceId", instance_id, "error",
                durata_strerror(rc), NULL);
     }
-    dt_write_free(s.w);
-    durata_instance_free(s.inst);
-    dt_event_list_release(&s.past);
-    dt_event_list_release(&s.fresh);
-    dt_msg_list_release(&s.inbox);
+    ctx_release(&s);
+}
+
+int
+dt_step_first(struct durata_hub *hub, struct dt_write *w)
+{
+    struct dt_create *cr = &w->u.create;
+    struct step_ctx s = {.hub = hub, .now = cr->inst->created_ms};
+    int rc = DURATA_ENOMEM;
+    if (!(s.inst = dt_instance_clone(cr->inst)) || (rc = push_extra(&s, cr->start)) < 0 ||
+        (rc = begin_unit(&s, cr->inst->id)) < 0 || (rc = process(&s)) < 0)
+        goto out;
+    struct durata_instance *state = dt_instance_clone(s.w->u.step.state);
+    rc = !state ? DURATA_ENOMEM : !s.extra_taken ? DURATA_ECONFLICT : 0;
+    if (rc < 0) {
+        durata_instance_free(state);
+        goto out;
+    }
+    atomic_fetch_add(&hub->n_steps, 1);
+    durata_instance_free(cr->inst);
+    cr->inst = state;
+    dt_msg_free(cr->start);
+    cr->start = NULL;
+    cr->first = s.w;
+    s.w = NULL;
+out:
+    ctx_release(&s);
+    return rc;
+}
+
+int
+dt_step_commit_create(struct durata_hub *hub, struct dt_write *w)
+{
+    if (!w->u.create.first)
+        return dt_committer_run(&hub->committer, w);
+    struct step_req sr = {.req = {.unit = w, .committed = step_committed}, .hub = hub};
+    int rc = dt_committer_run_req(&hub->committer, &sr.req);
+    if (rc == 0)
+        atomic_fetch_add(&hub->n_direct_starts, 1);
+    return rc;
+}
+
+bool
+dt_step_deliver(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result)
+{
+    const char *id = result->instance_id;
+    size_t open;
+    /* Not stepped here lately, or a step holds it now; or other results are
+     * due too (a fan-out), which one step through the inbox takes together. */
+    if (!dt_hcache_open_tasks(&hub->hcache, id, &open) || open > 1)
+        return false;
+    struct step_ctx s = {.hub = hub, .now = dt_hub_now(hub)};
+    bool taken = false;
+    if (load(&s, id) < 0 || s.inst->status != DURATA_RUNNING || !s.inst->execution_id ||
+        push_extra(&s, result) < 0 || begin_unit(&s, id) < 0 || process(&s) < 0 || !s.extra_taken)
+        goto out;
+    struct dt_step *st = &s.w->u.step;
+    st->optimistic = true;
+    st->now_ms = s.now;
+    st->expect_updated_ms = s.inst->updated_ms;
+    st->done_task_row_id = task_row_id;
+    if (!(st->expect_execution_id = strdup(s.inst->execution_id)))
+        goto out;
+    atomic_fetch_add(&hub->n_steps, 1);
+    taken = submit(&s, result, task_row_id);
+out:
+    ctx_release(&s);
+    return taken;
 }

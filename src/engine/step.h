@@ -6,15 +6,39 @@
  * history, and the translation of the replay's actions and completion into
  * one store write (history events, instance state, consumed messages,
  * outgoing messages, activity tasks, sub-orchestration starts).
- * Threading: called on a worker thread with the instance locked by this
- * hub's owner id; nothing shared beyond the hub's thread-safe parts.
+ * Threading: dt_step_execute runs on a worker thread with the instance
+ * locked by this hub's owner id; dt_step_first on the starting thread
+ * before the instance exists; dt_step_deliver on an activity thread without
+ * the lock (its write checks that nothing changed). Nothing shared beyond
+ * the hub's thread-safe parts.
  */
 #ifndef DT_ENGINE_STEP_H
 #define DT_ENGINE_STEP_H
+
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 struct durata_hub;
 
 /* Runs one step for a claimed instance and queues its write. */
 void dt_step_execute(struct durata_hub *hub, const char *instance_id);
+
+/* Runs the first step of the instance a Create unit (w, with its start
+ * message) would make, in the caller's thread, and folds it into w: the
+ * instance becomes the step's outcome and the start message its history.
+ * On an error w is unchanged (commit it as it is). */
+DURATA_MUST_CHECK int dt_step_first(struct durata_hub *hub, struct dt_write *w);
+
+/* Commits a Create unit and waits for it (the history of a first step goes
+ * to the history cache). Returns the unit's rc. */
+int dt_step_commit_create(struct durata_hub *hub, struct dt_write *w);
+
+/* Writes an activity result (task row task_row_id) together with the step
+ * it wakes, when this hub stepped the instance last and nothing holds it:
+ * true when it took result (written one way or another, freed later);
+ * false when the caller must deliver result as usual. */
+bool dt_step_deliver(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result);
 
 #endif

@@ -1,0 +1,221 @@
+/*
+ * test_shortcuts.c — the two ways a running hub skips the inbox (step.h):
+ * a start writes the instance's first step with it, and an activity result
+ * is written with the step it wakes. Checks what each must show: the
+ * first step is there when durata_start returns; a sequence costs half the
+ * write units; and results racing with external events are each applied
+ * exactly once, whichever way they went.
+ */
+#include "support_engine.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ROUNDS 10
+
+static int64_t
+wall_clock(void *arg)
+{
+    struct timespec ts;
+
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static atomic_bool gate_open;
+
+/* Returns its input once the test opens the gate. Activity thread: no
+ * cmocka asserts here. */
+static void
+act_gated(struct durata_activity *a, void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&gate_open) && !durata_activity_is_cancelled(a)) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    durata_activity_complete(a, durata_activity_input(a));
+}
+
+static void
+act_echo(struct durata_activity *a, void *arg)
+{
+    (void)arg;
+    durata_activity_complete(a, durata_activity_input(a));
+}
+
+static enum durata_orch_result
+orch_gated(struct durata_orch *o, void *arg)
+{
+    (void)arg;
+    struct durata_task *t = durata_call_activity(o, "Gated", durata_orch_input(o), NULL);
+    if (!durata_await(o, t))
+        return DURATA_YIELD;
+    durata_orch_complete(o, durata_task_result(t));
+    return DURATA_DONE;
+}
+
+/* ROUNDS activities one after the other, then waits for "done". */
+static enum durata_orch_result
+orch_rounds(struct durata_orch *o, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        char in[16];
+        snprintf(in, sizeof(in), "%d", i);
+        struct durata_task *t = durata_call_activity(o, "Echo", in, NULL);
+        if (!durata_await(o, t))
+            return DURATA_YIELD;
+    }
+    struct durata_task *d = durata_wait_event(o, "done", -1);
+    if (!durata_await(o, d))
+        return DURATA_YIELD;
+    durata_orch_complete(o, "\"ok\"");
+    return DURATA_DONE;
+}
+
+static int
+setup(void **state)
+{
+    int rc = eng_setup(state);
+    struct eng *e = *state;
+    struct durata_hub_options o = {.clock = wall_clock};
+
+    if (rc == 0) {
+        eng_reopen(e, &o);
+        eng_act(e, "Gated", act_gated, NULL);
+        eng_act(e, "Echo", act_echo, NULL);
+        eng_orch(e, "Gated", orch_gated, NULL);
+        eng_orch(e, "Rounds", orch_rounds, NULL);
+        assert_int_equal(durata_hub_start(e->hub), 0);
+    }
+    atomic_store(&gate_open, false);
+    return rc;
+}
+
+static void
+wait_completed(struct eng *e, const char *id)
+{
+    struct durata_instance *inst = NULL;
+    assert_int_equal(durata_wait(e->hub, id, 60000, &inst), 0);
+    assert_int_equal(inst->status, DURATA_COMPLETED);
+    durata_instance_free(inst);
+}
+
+static void
+test_start_returns_with_the_first_step_written(void **state)
+{
+    struct eng *e = *state;
+    char id[257];
+
+    eng_start(e, "Gated", "g1", "\"x\"", id);
+    /* The activity cannot finish yet, so this is the start's own doing. */
+    assert_int_equal(eng_status(e, "g1"), DURATA_RUNNING);
+    assert_int_equal(eng_history_count(e, "g1", DURATA_EV_EXECUTION_STARTED), 1);
+    assert_int_equal(eng_history_count(e, "g1", DURATA_EV_TASK_SCHEDULED), 1);
+    atomic_store(&gate_open, true);
+    wait_completed(e, "g1");
+    struct durata_instance *inst = eng_get(e, "g1");
+    assert_string_equal(inst->output, "\"x\"");
+    durata_instance_free(inst);
+    assert_int_equal(eng_history_count(e, "g1", DURATA_EV_TASK_COMPLETED), 1);
+}
+
+/* One orchestration at a time, so nothing races: the start carries the
+ * first step and every result the step it wakes; the event goes through
+ * the inbox. Fewer units than the inbox way (2 + 2 * ROUNDS + 2 without the
+ * dispatcher's claims). */
+static void
+test_a_sequence_takes_one_write_per_activity(void **state)
+{
+    struct eng *e = *state;
+    struct durata_hub_stats before, after;
+    char id[257];
+
+    durata_hub_get_stats(e->hub, &before);
+    eng_start(e, "Rounds", "r1", NULL, id);
+    for (int i = 0; i < 2000 && eng_history_count(e, "r1", DURATA_EV_TASK_COMPLETED) < ROUNDS;
+         i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(eng_history_count(e, "r1", DURATA_EV_TASK_COMPLETED), ROUNDS);
+    assert_int_equal(durata_raise_event(e->hub, "r1", "done", NULL), 0);
+    wait_completed(e, "r1");
+    durata_hub_get_stats(e->hub, &after);
+    assert_int_equal(after.direct_starts - before.direct_starts, 1);
+    assert_int_equal(after.direct_results - before.direct_results, ROUNDS);
+    assert_int_equal(after.activities - before.activities, ROUNDS);
+    assert_int_equal(after.steps - before.steps, 1 + ROUNDS + 1);
+}
+
+struct raiser {
+    struct durata_hub *hub;
+    const char *id;
+    int errors;
+};
+
+static void *
+raiser_main(void *arg)
+{
+    struct raiser *r = arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        char data[16];
+        snprintf(data, sizeof(data), "%d", i);
+        if (durata_raise_event(r->hub, r->id, "noise", data) != 0)
+            r->errors++;
+        struct timespec ts = {0, 300000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void
+test_results_racing_events_apply_once(void **state)
+{
+    struct eng *e = *state;
+    char id[257];
+
+    for (int n = 0; n < 20; n++) {
+        char name[32];
+        snprintf(name, sizeof(name), "race-%d", n);
+        eng_start(e, "Rounds", name, NULL, id);
+        struct raiser r = {.hub = e->hub, .id = name};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, raiser_main, &r), 0);
+        pthread_join(th, NULL);
+        assert_int_equal(r.errors, 0);
+        for (int i = 0; i < 2000 && eng_history_count(e, name, DURATA_EV_TASK_COMPLETED) < ROUNDS;
+             i++) {
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+        }
+        assert_int_equal(durata_raise_event(e->hub, name, "done", NULL), 0);
+        wait_completed(e, name);
+        assert_int_equal(eng_history_count(e, name, DURATA_EV_TASK_SCHEDULED), ROUNDS);
+        assert_int_equal(eng_history_count(e, name, DURATA_EV_TASK_COMPLETED), ROUNDS);
+        assert_int_equal(eng_history_count(e, name, DURATA_EV_EVENT_RAISED), ROUNDS + 1);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_start_returns_with_the_first_step_written, setup,
+                                        eng_teardown),
+        cmocka_unit_test_setup_teardown(test_a_sequence_takes_one_write_per_activity, setup,
+                                        eng_teardown),
+        cmocka_unit_test_setup_teardown(test_results_racing_events_apply_once, setup, eng_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
