@@ -1,7 +1,9 @@
 /*
  * df.h — internals shared by the files of the Durable Functions management
- * API (df_api.c, df_control.c, df_status.c, df_history.c). Not for other
- * modules: they see only dt_df_routes (http.h).
+ * API (df_api.c, df_control.c, df_status.c, df_history.c), and the
+ * management-URL builder, which jobs_api.c uses as well (a job's 202
+ * carries the same URLs). Not for other modules: they see only
+ * dt_df_routes (http.h).
  *
  * Owns: the handlers the route table in df_api.c points at, the
  * management-URL builder, and the JSON shapes of spec sections 1.2 and 3.2
@@ -11,10 +13,12 @@
 #ifndef DT_HTTP_DF_H
 #define DT_HTTP_DF_H
 
+#include "base/buf.h"
 #include "http/http.h"
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The webhook base path every DF route lives under. */
 #define DT_DF_BASE "/runtime/webhooks/durabletask"
@@ -23,6 +27,36 @@
 #define DT_DF_MAX_ID 256
 
 /* ------------------------------------------------------------ df_api.c */
+
+/* The management URLs of the check-status payload (spec 1.14), in the
+ * order Durable Functions emits them: statusQueryGetUri, sendEventPostUri,
+ * terminatePostUri, purgeHistoryDeleteUri, restartPostUri, suspendPostUri,
+ * resumePostUri. */
+#define DT_DF_URL_COUNT 7
+
+/* The JSON field name of management URL i; NULL when i >= DT_DF_URL_COUNT. */
+const char *dt_df_url_field(size_t i);
+/* Appends management URL i (< DT_DF_URL_COUNT) of instance id to b:
+ *   req->base_url + DT_DF_BASE "/instances/" + id percent-encoded + the
+ *   URL's path ("/raiseEvent/{eventName}", "/terminate", ... or "") + "?" +
+ *   "reason={text}&" (terminate, suspend, resume) + "taskHub=H&connection=C"
+ *   + "&code=<key>" when dt_df_request_key finds one.
+ * H and C are the request's taskHub and connection query parameters when
+ * hub_from_query and they are non-empty, else "durata" and "Storage"; every
+ * value is percent-encoded. The text needs no JSON escaping: base_url holds
+ * only authority characters (the server builds it), the rest is constant
+ * or percent-encoded. Returns 0, DURATA_EINVAL (i out of range or id NULL),
+ * DURATA_ENOMEM, or DURATA_ETOOBIG at b's cap (b may then hold part of it). */
+DURATA_MUST_CHECK int dt_df_append_url(struct dt_buf *b, const struct dt_http_req *req,
+                                       const char *id, size_t i, bool hub_from_query);
+/* Appends s percent-encoded: every byte but RFC 3986's unreserved
+ * characters (and '/' when keep_slash) as %XX. 0, DURATA_ENOMEM or
+ * DURATA_ETOOBIG. */
+DURATA_MUST_CHECK int dt_df_append_encoded(struct dt_buf *b, const char *s, bool keep_slash);
+/* The API key the request carried where Durable Functions takes it from
+ * for generated URLs (query parameter `code`, else header
+ * x-functions-key), or NULL when neither is there and non-empty. */
+const char *dt_df_request_key(const struct dt_http_req *req);
 
 /* The 202 check-status response of spec 1.14 for instance id: body with
  * the management URLs, Location = statusQueryGetUri, Retry-After: 10. */

@@ -2,11 +2,12 @@
  * df_api.c — the Durable Functions management API's route table, start and
  * restart (spec 1.1, 1.9), and the check-status payload (1.14).
  *
- * Owns: dt_df_routes; the management URLs (built from the request's
- * base_url, ids percent-encoded, {eventName}/{text} kept literal, always a
- * query string taskHub=…&connection=… plus code=<key> when the request
- * carried its key in `code` or x-functions-key); the sync-over-async wait
- * of start/restart (timeout + pollingInterval, in seconds).
+ * Owns: dt_df_routes; the one builder of the management URLs, which the
+ * job API's 202 uses too (built from the request's base_url, ids
+ * percent-encoded, {eventName}/{text} kept literal, always a query string
+ * taskHub=…&connection=… plus code=<key> when the request carried its key
+ * in `code` or x-functions-key); the sync-over-async wait of start/restart
+ * (timeout + pollingInterval, in seconds).
  * Deliberate differences from DF (issue 3): a start or restart that
  * conflicts with a live instance answers 409 with a JSON body where DF
  * answers 500; `version` on start is a query parameter and is stored.
@@ -37,10 +38,8 @@
 
 /* ------------------------------------------------------------ URLs */
 
-/* Appends s percent-encoded: everything but RFC 3986's unreserved
- * characters (and '/' when keep_slash). */
-static int
-append_encoded(struct dt_buf *b, const char *s, bool keep_slash)
+int
+dt_df_append_encoded(struct dt_buf *b, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     int rc = 0;
@@ -57,44 +56,74 @@ append_encoded(struct dt_buf *b, const char *s, bool keep_slash)
     return rc;
 }
 
-/* The query string every management URL carries (without '?'). */
-static int
-append_common_query(struct dt_buf *b, const struct dt_http_req *req)
+const char *
+dt_df_request_key(const struct dt_http_req *req)
 {
-    const char *hub = dt_http_query(req, "taskHub");
-    const char *conn = dt_http_query(req, "connection");
     const char *key = dt_http_query(req, "code");
-    int rc;
 
     if (!key || !*key)
         key = dt_http_header(req, "x-functions-key");
+    return key && *key ? key : NULL;
+}
+
+/* The management URLs of the check-status payload, in the order DF emits
+ * them: the JSON field, the path after the instance id, and the literal
+ * head of the query string. */
+static const struct {
+    const char *field;
+    const char *suffix;
+    const char *head;
+} df_urls[DT_DF_URL_COUNT] = {
+    {"statusQueryGetUri", "", ""},
+    {"sendEventPostUri", "/raiseEvent/{eventName}", ""},
+    {"terminatePostUri", "/terminate", "reason={text}&"},
+    {"purgeHistoryDeleteUri", "", ""},
+    {"restartPostUri", "/restart", ""},
+    {"suspendPostUri", "/suspend", "reason={text}&"},
+    {"resumePostUri", "/resume", "reason={text}&"},
+};
+
+const char *
+dt_df_url_field(size_t i)
+{
+    return i < DT_DF_URL_COUNT ? df_urls[i].field : NULL;
+}
+
+/* The query string every management URL carries after its head. */
+static int
+append_common_query(struct dt_buf *b, const struct dt_http_req *req, bool hub_from_query)
+{
+    const char *hub = hub_from_query ? dt_http_query(req, "taskHub") : NULL;
+    const char *conn = hub_from_query ? dt_http_query(req, "connection") : NULL;
+    const char *key = dt_df_request_key(req);
+    int rc;
+
     if ((rc = dt_buf_appends(b, "taskHub=")) < 0 ||
-        (rc = append_encoded(b, hub && *hub ? hub : DF_DEFAULT_HUB, false)) < 0 ||
+        (rc = dt_df_append_encoded(b, hub && *hub ? hub : DF_DEFAULT_HUB, false)) < 0 ||
         (rc = dt_buf_appends(b, "&connection=")) < 0 ||
-        (rc = append_encoded(b, conn && *conn ? conn : DF_DEFAULT_CONNECTION, false)) < 0)
+        (rc = dt_df_append_encoded(b, conn && *conn ? conn : DF_DEFAULT_CONNECTION, false)) < 0)
         return rc;
-    if (key && *key &&
-        ((rc = dt_buf_appends(b, "&code=")) < 0 || (rc = append_encoded(b, key, false)) < 0))
+    if (key &&
+        ((rc = dt_buf_appends(b, "&code=")) < 0 || (rc = dt_df_append_encoded(b, key, false)) < 0))
         return rc;
     return 0;
 }
 
-/* base_url + DT_DF_BASE + "/instances/<id>" + suffix + "?" + head + the
- * common query. suffix and head are literal (head ends with '&' or is ""). */
-static char *
-management_url(const struct dt_http_req *req, const char *id, const char *suffix, const char *head)
+int
+dt_df_append_url(struct dt_buf *b, const struct dt_http_req *req, const char *id, size_t i,
+                 bool hub_from_query)
 {
-    struct dt_buf b;
+    int rc;
 
-    dt_buf_init(&b, DF_URL_MAX);
-    if (dt_buf_appends(&b, req->base_url ? req->base_url : "") < 0 ||
-        dt_buf_appends(&b, DT_DF_BASE "/instances/") < 0 || append_encoded(&b, id, false) < 0 ||
-        dt_buf_appends(&b, suffix) < 0 || dt_buf_appends(&b, "?") < 0 ||
-        dt_buf_appends(&b, head) < 0 || append_common_query(&b, req) < 0) {
-        dt_buf_release(&b);
-        return NULL;
-    }
-    return dt_buf_detach(&b);
+    if (i >= DT_DF_URL_COUNT || !id)
+        return DURATA_EINVAL;
+    if ((rc = dt_buf_appends(b, req->base_url ? req->base_url : "")) < 0 ||
+        (rc = dt_buf_appends(b, DT_DF_BASE "/instances/")) < 0 ||
+        (rc = dt_df_append_encoded(b, id, false)) < 0 ||
+        (rc = dt_buf_appends(b, df_urls[i].suffix)) < 0 || (rc = dt_buf_appends(b, "?")) < 0 ||
+        (rc = dt_buf_appends(b, df_urls[i].head)) < 0)
+        return rc;
+    return append_common_query(b, req, hub_from_query);
 }
 
 char *
@@ -106,13 +135,14 @@ dt_df_request_url(const struct dt_http_req *req)
     dt_buf_init(&b, DF_URL_MAX);
     rc = dt_buf_appends(&b, req->base_url ? req->base_url : "");
     if (rc == 0)
-        rc = append_encoded(&b, req->path, true);
+        rc = dt_df_append_encoded(&b, req->path, true);
     for (size_t i = 0; i < req->n_query && rc == 0; i++) {
         if ((rc = dt_buf_appends(&b, i ? "&" : "?")) < 0 ||
-            (rc = append_encoded(&b, req->query[i].key, false)) < 0)
+            (rc = dt_df_append_encoded(&b, req->query[i].key, false)) < 0)
             break;
-        if (req->query[i].value && ((rc = dt_buf_appends(&b, "=")) < 0 ||
-                                    (rc = append_encoded(&b, req->query[i].value, false)) < 0))
+        if (req->query[i].value &&
+            ((rc = dt_buf_appends(&b, "=")) < 0 ||
+             (rc = dt_df_append_encoded(&b, req->query[i].value, false)) < 0))
             break;
     }
     if (rc < 0) {
@@ -122,39 +152,28 @@ dt_df_request_url(const struct dt_http_req *req)
     return dt_buf_detach(&b);
 }
 
-/* The fields of the check-status payload, in the order DF emits them. */
-static const struct {
-    const char *field;
-    const char *suffix;
-    const char *head;
-} df_urls[] = {
-    {"statusQueryGetUri", "", ""},
-    {"sendEventPostUri", "/raiseEvent/{eventName}", ""},
-    {"terminatePostUri", "/terminate", "reason={text}&"},
-    {"purgeHistoryDeleteUri", "", ""},
-    {"restartPostUri", "/restart", ""},
-    {"suspendPostUri", "/suspend", "reason={text}&"},
-    {"resumePostUri", "/resume", "reason={text}&"},
-};
-
+/* The check-status payload: id, then the management URLs (taskHub and
+ * connection echoed from the request). */
 static json_t *
 check_status_body(const struct dt_http_req *req, const char *id)
 {
     json_t *o = json_object();
+    struct dt_buf b;
 
+    dt_buf_init(&b, DF_URL_MAX);
     if (!o || json_object_set_new(o, "id", dt_df_string(id)) != 0)
         goto out_free;
-    for (size_t i = 0; i < sizeof(df_urls) / sizeof(df_urls[0]); i++) {
-        char *url = management_url(req, id, df_urls[i].suffix, df_urls[i].head);
-        json_t *v = url ? json_string(url) : NULL;
-
-        free(url);
-        if (json_object_set_new(o, df_urls[i].field, v) != 0)
+    for (size_t i = 0; i < DT_DF_URL_COUNT; i++) {
+        dt_buf_reset(&b);
+        if (dt_df_append_url(&b, req, id, i, true) < 0 ||
+            json_object_set_new(o, dt_df_url_field(i), json_stringn(b.data, b.len)) != 0)
             goto out_free;
     }
+    dt_buf_release(&b);
     return o;
 
 out_free:
+    dt_buf_release(&b);
     json_decref(o);
     return NULL;
 }

@@ -128,6 +128,17 @@ extern const struct dt_route dt_ops_routes[];  /* ops.c: /healthz, /readyz */
 
 /* ------------------------------------------------------------ app */
 
+/* The job API's state (jobs_api.c): the mutex stripes that make the
+ * check-then-start of one Idempotency-Key atomic within the server. One
+ * per app; free it only after the server serving the app has stopped.
+ * Handlers on any thread may use it at once. */
+struct dt_jobs_api;
+
+/* 0, or DURATA_ENOMEM (then *out is NULL). */
+DURATA_MUST_CHECK int dt_jobs_api_new(struct dt_jobs_api **out);
+/* NULL ok. */
+void dt_jobs_api_free(struct dt_jobs_api *j);
+
 struct dt_app {
     struct durata_hub *hub;
     const struct dt_http_config *config;
@@ -137,6 +148,9 @@ struct dt_app {
     /* Job types known to the job API (built-in demo types and configured
      * ones), NULL-terminated names; see workers/jobs.h. */
     const char *const *job_types;
+    /* The job API's state (dt_jobs_api_new); NULL: a submission with an
+     * Idempotency-Key answers 500. */
+    struct dt_jobs_api *jobs;
     bool ready; /* set once the server accepts requests (for /readyz) */
     /* The Prometheus registry (http/metrics.h): the server records each
      * answered request in it, GET /metrics renders it. NULL = not kept. */

@@ -5,8 +5,9 @@
  * Durable Functions routes work on jobs too.
  *
  * Owns: dt_jobs_routes (which also serves /api/openapi.json, openapi.c);
- * the job view of an instance; validation of submissions; idempotency keys;
- * the job list cursor.
+ * struct dt_jobs_api (the app's idempotency locks, http.h); the job view of
+ * an instance; validation of submissions; idempotency keys; the job list
+ * cursor.
  *
  * Submission (POST /api/jobs): a Content-Type, when given, must be JSON
  * (application/json or application/...+json; else 415); the body must be
@@ -22,8 +23,11 @@
  * The job's input is {"job_type","customer_id","payload"} (+ request_hash);
  * the answer is 202 with status "accepted", job_id, status_url and the
  * Durable Functions management URLs (id, statusQueryGetUri, ...), with
- * Location = status_url and Retry-After. URLs carry the request's key as
- * `code` when it came in `code` or x-functions-key, as df_api.c does.
+ * Location = status_url and Retry-After. The management URLs come from
+ * df_api.c's builder (dt_df_append_url) with taskHub=durata and
+ * connection=Storage (a submission's own taskHub/connection parameters
+ * are not echoed); they and status_url carry the request's key as `code`
+ * when it came in `code` or x-functions-key.
  *
  * GET /api/jobs/{id} builds its view with jansson (job_view). The 202 of a
  * submission is written as text (accepted_body): every value in it is
@@ -42,9 +46,11 @@
  * header Idempotent-Replayed: true), a different hash (or an instance that
  * is not a job) is a 409. The check-then-start runs under one of
  * JOBS_IDEM_STRIPES mutexes chosen by the id, so two concurrent requests
- * with one key cannot both start. The guarantee lasts as long as the job's
- * history: once purged (or retention removed it), the key is free again.
- * The stripes only serialise one process; the store is the truth.
+ * with one key cannot both start. The mutexes belong to the app
+ * (dt_app.jobs, struct dt_jobs_api), not to the process; an app without
+ * them answers such submissions 500. The guarantee lasts as long as the
+ * job's history: once purged (or retention removed it), the key is free
+ * again. The stripes only serialise one server; the store is the truth.
  *
  * List: the store filters on the orchestration name and status; job_type
  * and customer_id are matched on the rows read (a job's input is not
@@ -57,9 +63,10 @@
  *
  * Logs: submit, cancel and purge each log one line with instanceId,
  * job_type, customer_id and reason.
- * Threading: handlers run on the server's threads; the stripes are the
- * only shared state.
+ * Threading: handlers run on the server's threads; the app's stripes are
+ * the only state they share (the file keeps none of its own).
  */
+#include "http/df.h"
 #include "http/http.h"
 #include "http/openapi.h"
 
@@ -70,7 +77,6 @@
 #include "base/time.h"
 #include "workers/jobs.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -92,118 +98,84 @@
 #define JOBS_LIST_MIN_BATCH 100 /* rows read per round when filtering */
 #define JOBS_URL_MAX (64 * 1024)
 #define JOBS_RETRY_AFTER "2"
-#define JOBS_TASK_HUB "durata"
-#define JOBS_CONNECTION "Storage"
 
-/* Initialised once (jobs_idem_once); never destroyed. */
-static pthread_mutex_t jobs_idem_mu[JOBS_IDEM_STRIPES];
-static pthread_once_t jobs_idem_once = PTHREAD_ONCE_INIT;
+/* ------------------------------------------------------------ state */
 
-static void
-jobs_idem_init(void)
+/* The app's job API state (http.h). The mutexes are set up by
+ * dt_jobs_api_new and never change until dt_jobs_api_free; each one
+ * guards the check-then-start of the Idempotency-Key ids that hash to it. */
+struct dt_jobs_api {
+    pthread_mutex_t idem[JOBS_IDEM_STRIPES];
+};
+
+int
+dt_jobs_api_new(struct dt_jobs_api **out)
 {
-    for (size_t i = 0; i < JOBS_IDEM_STRIPES; i++)
-        pthread_mutex_init(&jobs_idem_mu[i], NULL);
+    struct dt_jobs_api *j = malloc(sizeof(*j));
+    size_t i;
+
+    *out = NULL;
+    if (!j)
+        return DURATA_ENOMEM;
+    for (i = 0; i < JOBS_IDEM_STRIPES; i++)
+        if (pthread_mutex_init(&j->idem[i], NULL) != 0)
+            goto out_destroy;
+    *out = j;
+    return 0;
+
+out_destroy:
+    while (i-- > 0)
+        pthread_mutex_destroy(&j->idem[i]);
+    free(j);
+    return DURATA_ENOMEM;
 }
 
-/* The stripe guarding instance id `id`. */
+void
+dt_jobs_api_free(struct dt_jobs_api *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < JOBS_IDEM_STRIPES; i++)
+        pthread_mutex_destroy(&j->idem[i]);
+    free(j);
+}
+
+/* The stripe of j guarding instance id `id`. */
 static pthread_mutex_t *
-jobs_idem_lock(const char *id)
+jobs_idem_lock(struct dt_jobs_api *j, const char *id)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
 
-    pthread_once(&jobs_idem_once, jobs_idem_init);
     for (const unsigned char *p = (const unsigned char *)id; *p; p++)
         h = (h ^ *p) * 16777619u;
-    return &jobs_idem_mu[h % JOBS_IDEM_STRIPES];
+    return &j->idem[h % JOBS_IDEM_STRIPES];
 }
 
 /* ------------------------------------------------------------ URLs */
 
-/* Appends s percent-encoded (all but RFC 3986 unreserved characters). */
-static int
-url_encode(struct dt_buf *b, const char *s)
+/* The job's own URL: base_url + "/api/jobs/" + id percent-encoded, plus
+ * "?code=<key>" when the request carried its key where the management URLs
+ * take it from (dt_df_request_key). Like them it needs no JSON escaping.
+ * NULL on out of memory. */
+static char *
+status_url(const struct dt_http_req *req, const char *id)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = 0;
-
-    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
-        char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
-            rc = dt_buf_append(b, p, 1);
-        else
-            rc = dt_buf_append(b, esc, 3);
-    }
-    return rc;
-}
-
-/* The API key the request carried where Durable Functions takes it from
- * for generated URLs (query `code`, header x-functions-key), or NULL. */
-static const char *
-request_key(const struct dt_http_req *req)
-{
-    const char *key = dt_http_query(req, "code");
-
-    if (!key || !*key)
-        key = dt_http_header(req, "x-functions-key");
-    return key && *key ? key : NULL;
-}
-
-/* Appends base_url + path_head + encoded id + suffix + query to b.
- * df: a Durable Functions management URL (its query always carries
- * taskHub and connection); else the job API's own URL. The text needs no
- * JSON escaping: base_url holds only authority characters
- * (dt_http_base_url), the rest is constant or percent-encoded. */
-static int
-append_url(struct dt_buf *b, const struct dt_http_req *req, const char *path_head, const char *id,
-           const char *suffix, const char *query_head, bool df)
-{
-    const char *key = request_key(req);
+    const char *key = dt_df_request_key(req);
+    struct dt_buf b;
     int rc;
 
-    rc = dt_buf_appends(b, req->base_url ? req->base_url : "");
-    if (rc == 0 && (rc = dt_buf_appends(b, path_head)) == 0 && (rc = url_encode(b, id)) == 0)
-        rc = dt_buf_appends(b, suffix);
-    if (rc == 0 && df)
-        rc = dt_buf_appendf(b, "?%staskHub=%s&connection=%s", query_head, JOBS_TASK_HUB,
-                            JOBS_CONNECTION);
-    if (rc == 0 && key && (rc = dt_buf_appends(b, df ? "&code=" : "?code=")) == 0)
-        rc = url_encode(b, key);
-    return rc;
-}
-
-/* The URL of append_url as a string; NULL on OOM. */
-static char *
-jobs_url(const struct dt_http_req *req, const char *path_head, const char *id, const char *suffix,
-         const char *query_head, bool df)
-{
-    struct dt_buf b;
-
     dt_buf_init(&b, JOBS_URL_MAX);
-    if (append_url(&b, req, path_head, id, suffix, query_head, df) < 0) {
+    rc = dt_buf_appends(&b, req->base_url ? req->base_url : "");
+    if (rc == 0 && (rc = dt_buf_appends(&b, "/api/jobs/")) == 0)
+        rc = dt_df_append_encoded(&b, id, false);
+    if (rc == 0 && key && (rc = dt_buf_appends(&b, "?code=")) == 0)
+        rc = dt_df_append_encoded(&b, key, false);
+    if (rc < 0) {
         dt_buf_release(&b);
         return NULL;
     }
     return dt_buf_detach(&b);
 }
-
-/* The management URLs, in the order of the DF check-status payload. */
-static const struct {
-    const char *field;
-    const char *suffix;
-    const char *query_head;
-} jobs_df_urls[] = {
-    {"statusQueryGetUri", "", ""},
-    {"sendEventPostUri", "/raiseEvent/{eventName}", ""},
-    {"terminatePostUri", "/terminate", "reason={text}&"},
-    {"purgeHistoryDeleteUri", "", ""},
-    {"restartPostUri", "/restart", ""},
-    {"suspendPostUri", "/suspend", "reason={text}&"},
-    {"resumePostUri", "/resume", "reason={text}&"},
-};
-
-#define JOBS_DF_URLS (sizeof(jobs_df_urls) / sizeof(jobs_df_urls[0]))
 
 /* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), or 0
  * (overlong forms, surrogates and code points past U+10FFFF included). */
@@ -288,11 +260,10 @@ accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
         rc = dt_buf_appendf(b, ",\"status_url\":\"%s\",\"id\":", status_url);
     if (rc == 0)
         rc = append_text(b, id);
-    for (size_t i = 0; rc == 0 && i < JOBS_DF_URLS; i++) {
-        rc = dt_buf_appendf(b, ",\"%s\":\"", jobs_df_urls[i].field);
+    for (size_t i = 0; rc == 0 && i < DT_DF_URL_COUNT; i++) {
+        rc = dt_buf_appendf(b, ",\"%s\":\"", dt_df_url_field(i));
         if (rc == 0)
-            rc = append_url(b, req, "/runtime/webhooks/durabletask/instances/", id,
-                            jobs_df_urls[i].suffix, jobs_df_urls[i].query_head, true);
+            rc = dt_df_append_url(b, req, id, i, false);
         if (rc == 0)
             rc = dt_buf_append(b, "\"", 1);
     }
@@ -303,21 +274,21 @@ accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
 static int
 jobs_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id, bool replayed)
 {
-    char *status_url = jobs_url(req, "/api/jobs/", id, "", "", false);
+    char *url = status_url(req, id);
     struct dt_buf b;
     int rc = DURATA_ENOMEM;
 
-    dt_buf_init(&b, (JOBS_DF_URLS + 2) * JOBS_URL_MAX);
-    if (status_url && accepted_body(&b, req, id, status_url) == 0)
+    dt_buf_init(&b, (DT_DF_URL_COUNT + 2) * JOBS_URL_MAX);
+    if (url && accepted_body(&b, req, id, url) == 0)
         rc = dt_http_text(resp, 202, NULL, b.data, b.len);
     dt_buf_release(&b);
     if (rc == 0)
-        rc = dt_http_add_header(resp, "Location", status_url);
+        rc = dt_http_add_header(resp, "Location", url);
     if (rc == 0)
         rc = dt_http_add_header(resp, "Retry-After", JOBS_RETRY_AFTER);
     if (rc == 0 && replayed)
         rc = dt_http_add_header(resp, "Idempotent-Replayed", "true");
-    free(status_url);
+    free(url);
     return rc;
 }
 
@@ -350,21 +321,7 @@ job_status_name(enum durata_status s)
 static json_t *
 safe_str(const char *s)
 {
-    json_t *v;
-    char *copy;
-
-    if (!s)
-        return json_null();
-    if ((v = json_string(s)))
-        return v;
-    if (!(copy = strdup(s)))
-        return NULL;
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    v = json_string(copy);
-    free(copy);
-    return v;
+    return s ? dt_df_string(s) : json_null();
 }
 
 /* A stored JSON text as a value (null for NULL; a string when it is not
@@ -791,6 +748,9 @@ submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_re
     pthread_mutex_t *mu;
     int rc;
 
+    if (!app->jobs)
+        return dt_http_error(resp, 500, "internal",
+                             "this server has no job API state for Idempotency-Key", NULL);
     dt_uuid_v5(key, strlen(key), uuid);
     snprintf(id, sizeof(id), "idem-%s", uuid);
     canon = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
@@ -801,7 +761,7 @@ submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_re
     if (json_object_set_new(input, "request_hash", json_string(hash)) < 0 ||
         !(text = dt_json_text(input)))
         return DURATA_ENOMEM;
-    mu = jobs_idem_lock(id);
+    mu = jobs_idem_lock(app->jobs, id);
     pthread_mutex_lock(mu);
     rc = durata_get_status(app->hub, id, &inst);
     if (rc == DURATA_ENOTFOUND)

@@ -32,12 +32,9 @@
  * failure (type, message, details) of the handler. Bad input fails with
  * "InvalidInput", an unregistered job type with "UnknownJobType".
  *
- * Process state: durata_register_orchestrator gives the orchestrator one
- * pointer, but it needs the table and its length; registered tables are
- * therefore interned in a small append-only array (jobs_tables) guarded by
- * jobs_tables_mu. An entry is (types, n) only, never freed (the tables
- * outlive their hubs anyway), and registering the same table on many hubs
- * reuses one entry.
+ * State: none in the process. The orchestrator's registration argument is
+ * the caller's struct dt_job_set (the types and their count), which it
+ * only reads; each hub thus has its own job types.
  * Demo types: "echo" returns the payload; "sleep" sleeps payload "ms"
  * (at most one hour) in 20 ms slices, checking durata_activity_is_cancelled
  * between them, and returns {"slept_ms": n}; "fail" fails with "JobFailed"
@@ -56,7 +53,6 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,46 +62,15 @@
 #define DT_JOB_MAX_INTERRUPTIONS 100
 #define DT_JOB_TYPE_NAME_MAX 128
 #define DT_JOB_ACTIVITY_PREFIX "job:"
-#define DT_JOBS_MAX_TABLES 64
-
-struct jobs_table {
-    const struct dt_job_type *types;
-    size_t n;
-};
-
-/* Guarded by jobs_tables_mu; entries below jobs_tables_count never change. */
-static struct jobs_table jobs_tables[DT_JOBS_MAX_TABLES];
-static size_t jobs_tables_count;
-static pthread_mutex_t jobs_tables_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* The interned entry for (types, n), or NULL when the array is full. */
-static const struct jobs_table *
-jobs_table_intern(const struct dt_job_type *types, size_t n)
-{
-    const struct jobs_table *t = NULL;
-    size_t i;
-
-    pthread_mutex_lock(&jobs_tables_mu);
-    for (i = 0; i < jobs_tables_count && !t; i++)
-        if (jobs_tables[i].types == types && jobs_tables[i].n == n)
-            t = &jobs_tables[i];
-    if (!t && jobs_tables_count < DT_JOBS_MAX_TABLES) {
-        jobs_tables[jobs_tables_count].types = types;
-        jobs_tables[jobs_tables_count].n = n;
-        t = &jobs_tables[jobs_tables_count++];
-    }
-    pthread_mutex_unlock(&jobs_tables_mu);
-    return t;
-}
 
 static const struct dt_job_type *
-jobs_table_find(const struct jobs_table *t, const char *name)
+job_set_find(const struct dt_job_set *set, const char *name)
 {
     size_t i;
 
-    for (i = 0; i < t->n; i++)
-        if (strcmp(t->types[i].name, name) == 0)
-            return &t->types[i];
+    for (i = 0; i < set->n; i++)
+        if (strcmp(set->types[i].name, name) == 0)
+            return &set->types[i];
     return NULL;
 }
 
@@ -271,7 +236,7 @@ job_run_attempts(struct job_run *r)
 
 /* Reads and checks the input into r; false after failing the instance. */
 static bool
-job_run_init(struct job_run *r, const struct jobs_table *table)
+job_run_init(struct job_run *r, const struct dt_job_set *set)
 {
     const json_t *jt, *cid;
     const char *in = durata_orch_input(r->o);
@@ -287,7 +252,7 @@ job_run_init(struct job_run *r, const struct jobs_table *table)
                          NULL);
         return false;
     }
-    r->type = jobs_table_find(table, json_string_value(jt));
+    r->type = job_set_find(set, json_string_value(jt));
     if (!r->type) {
         durata_orch_fail(r->o, "UnknownJobType", "no handler is registered for this job type",
                          json_string_value(jt));
@@ -348,22 +313,22 @@ job_types_are_valid(const struct dt_job_type *types, size_t n)
 }
 
 int
-dt_jobs_register(struct durata_hub *hub, const struct dt_job_type *types, size_t n)
+dt_jobs_register(struct durata_hub *hub, const struct dt_job_set *set)
 {
     char name[DT_JOB_TYPE_NAME_MAX + sizeof(DT_JOB_ACTIVITY_PREFIX)];
-    const struct jobs_table *table;
+    const struct dt_job_type *t;
     size_t i;
     int rc;
 
-    if (!hub || (n && !types) || !job_types_are_valid(types, n))
+    if (!hub || !set || (set->n && !set->types) || !job_types_are_valid(set->types, set->n))
         return DURATA_EINVAL;
-    table = jobs_table_intern(types, n);
-    if (!table)
-        return DURATA_ENOMEM;
-    rc = durata_register_orchestrator(hub, DT_JOB_ORCHESTRATOR, job_orchestrator, (void *)table);
-    for (i = 0; i < n && rc == 0; i++) {
-        snprintf(name, sizeof(name), "%s%s", DT_JOB_ACTIVITY_PREFIX, types[i].name);
-        rc = durata_register_activity(hub, name, types[i].handler, types[i].handler_arg);
+    /* The runtime passes the argument back as void *; the orchestrator
+     * only reads through it. */
+    rc = durata_register_orchestrator(hub, DT_JOB_ORCHESTRATOR, job_orchestrator, (void *)set);
+    for (i = 0; i < set->n && rc == 0; i++) {
+        t = &set->types[i];
+        snprintf(name, sizeof(name), "%s%s", DT_JOB_ACTIVITY_PREFIX, t->name);
+        rc = durata_register_activity(hub, name, t->handler, t->handler_arg);
     }
     return rc;
 }

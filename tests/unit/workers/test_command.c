@@ -577,6 +577,7 @@ test_handler_runs_a_job_with_its_input_and_environment(void **state)
     char *argv[] = {"/bin/sh", NULL, NULL};
     struct durata_instance *inst;
     struct dt_job_table t;
+    struct dt_job_set set;
     struct durata_hub *hub;
     char id[257], want[512];
 
@@ -587,7 +588,8 @@ test_handler_runs_a_job_with_its_input_and_environment(void **state)
     spec.argv = argv;
     hub = wk_fixture_hub(fx, true);
     assert_int_equal(dt_job_table_build(&t, NULL, 0, &spec, 1, hub), 0);
-    assert_int_equal(dt_jobs_register(hub, t.types, t.n), 0);
+    set = (struct dt_job_set){.types = t.types, .n = t.n};
+    assert_int_equal(dt_jobs_register(hub, &set), 0);
     wk_start(hub, DT_JOB_ORCHESTRATOR, "job-cmd-1",
              "{\"job_type\":\"resize\",\"customer_id\":\"c1\",\"payload\":{\"w\":64}}", id);
     inst = wk_drive(hub, &fx->clock, id, 1000, 20);
@@ -613,6 +615,7 @@ test_failing_job_retries_then_fails_with_the_stderr_tail(void **state)
     char *argv[] = {"/bin/sh", NULL, NULL};
     struct durata_instance *inst;
     struct dt_job_table t;
+    struct dt_job_set set;
     struct durata_hub *hub;
     char id[257];
 
@@ -622,7 +625,8 @@ test_failing_job_retries_then_fails_with_the_stderr_tail(void **state)
     spec.argv = argv;
     hub = wk_fixture_hub(fx, true);
     assert_int_equal(dt_job_table_build(&t, NULL, 0, &spec, 1, hub), 0);
-    assert_int_equal(dt_jobs_register(hub, t.types, t.n), 0);
+    set = (struct dt_job_set){.types = t.types, .n = t.n};
+    assert_int_equal(dt_jobs_register(hub, &set), 0);
     wk_start(hub, DT_JOB_ORCHESTRATOR, NULL, "{\"job_type\":\"flaky\"}", id);
     inst = wk_drive(hub, &fx->clock, id, 1000, 50);
     assert_int_equal(inst->status, DURATA_FAILED);

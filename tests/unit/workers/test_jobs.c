@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A scripted handler: fails the first `failures` calls (retriably unless
  * non_retriable), with error type `error_type`, then returns {"ok":attempt}. */
@@ -57,22 +58,23 @@ script_handler(struct durata_activity *a, void *arg)
     durata_activity_complete(a, out);
 }
 
+/* The fixture's hub running the job types of set (which, like the types,
+ * lives in the test's frame, past the hub's last use). */
 static struct durata_hub *
-jobs_hub(struct wk_fixture *fx, const struct dt_job_type *types, size_t n)
+jobs_hub(struct wk_fixture *fx, const struct dt_job_set *set)
 {
     struct durata_hub *hub = wk_fixture_hub(fx, true);
 
-    assert_int_equal(dt_jobs_register(hub, types, n), 0);
+    assert_int_equal(dt_jobs_register(hub, set), 0);
     return hub;
 }
 
+/* The fixture's hub running the demo types, described in *set. */
 static struct durata_hub *
-demo_hub(struct wk_fixture *fx)
+demo_hub(struct wk_fixture *fx, struct dt_job_set *set)
 {
-    size_t n;
-    const struct dt_job_type *types = dt_jobs_demo_types(&n);
-
-    return jobs_hub(fx, types, n);
+    set->types = dt_jobs_demo_types(&set->n);
+    return jobs_hub(fx, set);
 }
 
 static void
@@ -119,7 +121,8 @@ test_handler_gets_the_job_and_result_is_the_output(void **state)
     const struct dt_job_type types[] = {
         {.name = "render", .handler = script_handler, .handler_arg = &s}};
     struct durata_instance *inst;
-    struct durata_hub *hub = jobs_hub(fx, types, 1);
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
     char id[257], want[512];
 
     start_job(hub,
@@ -149,7 +152,8 @@ test_missing_customer_and_payload_are_null(void **state)
     const struct dt_job_type types[] = {
         {.name = "render", .handler = script_handler, .handler_arg = &s}};
     struct durata_instance *inst;
-    struct durata_hub *hub = jobs_hub(fx, types, 1);
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
     char id[257], want[512];
 
     start_job(hub, "{\"job_type\":\"render\"}", id);
@@ -175,7 +179,8 @@ test_retries_follow_the_backoff_with_attempt_numbers(void **state)
          .handler_arg = &s,
          .retry = {.max_attempts = 4, .first_interval_ms = 1000, .backoff_coefficient = 3.0}}};
     struct durata_instance *inst;
-    struct durata_hub *hub = jobs_hub(fx, types, 1);
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
     char id[257];
 
     start_job(hub, "{\"job_type\":\"flaky\"}", id);
@@ -221,7 +226,8 @@ test_exhausted_attempts_fail_with_the_last_failure(void **state)
                                                    .backoff_coefficient = 2.0,
                                                    .max_interval_ms = 600}}};
     struct durata_instance *inst;
-    struct durata_hub *hub = jobs_hub(fx, types, 1);
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
     char id[257];
 
     start_job(hub, "{\"job_type\":\"flaky\"}", id);
@@ -249,7 +255,8 @@ test_non_retriable_failure_stops_at_once(void **state)
                                          .handler_arg = &s,
                                          .retry = {.max_attempts = 5, .first_interval_ms = 10}}};
     struct durata_instance *inst;
-    struct durata_hub *hub = jobs_hub(fx, types, 1);
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
     char id[257];
 
     start_job(hub, "{\"job_type\":\"flaky\"}", id);
@@ -272,7 +279,8 @@ test_retry_timeout_ends_the_attempts(void **state)
          .handler_arg = &s,
          .retry = {.max_attempts = 50, .first_interval_ms = 1000, .timeout_ms = 2500}}};
     struct durata_instance *inst;
-    struct durata_hub *hub = jobs_hub(fx, types, 1);
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
     char id[257];
 
     start_job(hub, "{\"job_type\":\"flaky\"}", id);
@@ -292,7 +300,8 @@ test_interruption_reruns_the_same_attempt(void **state)
     const struct dt_job_type types[] = {
         {.name = "long", .handler = script_handler, .handler_arg = &s}};
     struct durata_instance *inst;
-    struct durata_hub *hub = jobs_hub(fx, types, 1);
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
     char id[257];
 
     start_job(hub, "{\"job_type\":\"long\"}", id);
@@ -321,7 +330,8 @@ test_bad_input_and_unknown_type_fail_clearly(void **state)
         {NULL, "InvalidInput"},
     };
     struct wk_fixture *fx = *state;
-    struct durata_hub *hub = demo_hub(fx);
+    struct dt_job_set set;
+    struct durata_hub *hub = demo_hub(fx, &set);
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -362,24 +372,117 @@ test_register_rejects_bad_tables(void **state)
         {.name = "a",
          .handler = dummy_handler,
          .retry = {.max_attempts = DURATA_MAX_RETRY_ATTEMPTS + 1, .first_interval_ms = 1}}};
+    const struct dt_job_set bad[] = {
+        {.types = NULL, .n = 1},     {.types = dup, .n = 2},      {.types = no_handler, .n = 1},
+        {.types = no_name, .n = 1},  {.types = bad_coef, .n = 1}, {.types = no_interval, .n = 1},
+        {.types = too_many, .n = 1},
+    };
+    const struct dt_job_set good = {.types = dup, .n = 1}, empty = {0};
     struct durata_hub *hub = wk_fixture_hub(fx, true);
 
-    assert_int_equal(dt_jobs_register(NULL, dup, 1), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, NULL, 1), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, dup, 2), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, no_handler, 1), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, no_name, 1), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, bad_coef, 1), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, no_interval, 1), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, too_many, 1), DURATA_EINVAL);
-    assert_int_equal(dt_jobs_register(hub, dup, 1), 0);
+    assert_int_equal(dt_jobs_register(NULL, &good), DURATA_EINVAL);
+    assert_int_equal(dt_jobs_register(hub, NULL), DURATA_EINVAL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(dt_jobs_register(hub, &bad[i]), DURATA_EINVAL);
+    assert_int_equal(dt_jobs_register(hub, &empty), 0);
+    assert_int_equal(dt_jobs_register(hub, &good), 0);
+}
+
+/* A second hub on its own store in the fixture's directory (fake clock). */
+static struct durata_hub *
+second_hub(struct wk_fixture *fx, char path[700])
+{
+    struct durata_hub_options o = {
+        .store_path = path, .clock = wk_clock_now, .clock_arg = &fx->clock};
+    struct durata_hub *hub;
+
+    snprintf(path, 700, "%s/second.db", fx->dir);
+    assert_int_equal(durata_hub_open(&hub, &o), 0);
+    return hub;
+}
+
+static void
+second_hub_close(struct durata_hub *hub, const char *path)
+{
+    static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
+    char file[800];
+
+    durata_hub_close(hub);
+    for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+        snprintf(file, sizeof(file), "%s%s", path, sides[i]);
+        unlink(file);
+    }
+}
+
+static void
+test_each_hub_runs_its_own_job_types(void **state)
+{
+    struct wk_fixture *fx = *state;
+    struct script sa = {0}, sb = {.failures = 100, .non_retriable = true};
+    const struct dt_job_type ta[] = {
+        {.name = "render", .handler = script_handler, .handler_arg = &sa}};
+    const struct dt_job_type tb[] = {
+        {.name = "render", .handler = script_handler, .handler_arg = &sb}};
+    const struct dt_job_set set_a = {.types = ta, .n = 1}, set_b = {.types = tb, .n = 1};
+    struct durata_hub *a = jobs_hub(fx, &set_a), *b;
+    struct durata_instance *inst;
+    char path[700], ida[257], idb[257];
+
+    b = second_hub(fx, path);
+    assert_int_equal(dt_jobs_register(b, &set_b), 0);
+    start_job(a, "{\"job_type\":\"render\"}", ida);
+    start_job(b, "{\"job_type\":\"render\"}", idb);
+    inst = wk_run_and_get(a, ida);
+    assert_int_equal(inst->status, DURATA_COMPLETED);
+    durata_instance_free(inst);
+    inst = wk_run_and_get(b, idb);
+    assert_int_equal(inst->status, DURATA_FAILED);
+    assert_string_equal(inst->failure->message, "scripted failure");
+    durata_instance_free(inst);
+    assert_int_equal(sa.calls, 1);
+    assert_int_equal(sb.calls, 1);
+    second_hub_close(b, path);
+    free(sa.last_input);
+    free(sb.last_input);
+}
+
+/* Registration keeps nothing in the process, so there is no limit on how
+ * many different sets a process registers (one per hub, or again on one
+ * hub, where the last registration wins). */
+static void
+test_many_job_sets_register_and_the_last_one_runs(void **state)
+{
+    enum { N = 100 };
+    struct wk_fixture *fx = *state;
+    struct script s = {0};
+    char names[N][8];
+    struct dt_job_type types[N];
+    struct dt_job_set sets[N];
+    struct durata_hub *hub = wk_fixture_hub(fx, true);
+    struct durata_instance *inst;
+    char id[257];
+
+    for (size_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "t%zu", i);
+        types[i] =
+            (struct dt_job_type){.name = names[i], .handler = script_handler, .handler_arg = &s};
+        sets[i] = (struct dt_job_set){.types = types, .n = i + 1};
+        assert_int_equal(dt_jobs_register(hub, &sets[i]), 0);
+    }
+    start_job(hub, "{\"job_type\":\"t99\"}", id);
+    inst = wk_run_and_get(hub, id);
+    assert_int_equal(inst->status, DURATA_COMPLETED);
+    assert_int_equal(s.calls, 1);
+    durata_instance_free(inst);
+    free(s.last_input);
 }
 
 static void
 test_demo_echo_thumbnail_and_sleep(void **state)
 {
     struct wk_fixture *fx = *state;
-    struct durata_hub *hub = demo_hub(fx);
+    struct dt_job_set set;
+    struct durata_hub *hub = demo_hub(fx, &set);
     struct durata_instance *inst;
     char echo[257], thumb[257], slp[257], url[400];
 
@@ -416,7 +519,8 @@ test_demo_bad_payloads_fail_without_retry(void **state)
         "{\"job_type\":\"thumbnail\",\"payload\":{\"render_ms\":1.5}}",
     };
     struct wk_fixture *fx = *state;
-    struct durata_hub *hub = demo_hub(fx);
+    struct dt_job_set set;
+    struct durata_hub *hub = demo_hub(fx, &set);
     size_t i;
 
     for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
@@ -436,7 +540,8 @@ static void
 test_demo_fail_is_retried_only_when_asked(void **state)
 {
     struct wk_fixture *fx = *state;
-    struct durata_hub *hub = demo_hub(fx);
+    struct dt_job_set set;
+    struct durata_hub *hub = demo_hub(fx, &set);
     struct durata_instance *inst;
     char once[257], thrice[257];
 
@@ -486,6 +591,7 @@ test_sleep_honours_cancellation_and_resumes_after_restart(void **state)
     struct sleepy s = {0};
     const struct dt_job_type types[] = {
         {.name = "sleepy", .handler = sleepy_handler, .handler_arg = &s}};
+    const struct dt_job_set set = {.types = types, .n = 1};
     struct durata_instance *inst;
     struct timespec t0, t1;
     int i;
@@ -493,7 +599,7 @@ test_sleep_honours_cancellation_and_resumes_after_restart(void **state)
 
     atomic_store(&s.slow, true);
     (void)wk_fixture_hub(fx, false); /* the real clock, with threads */
-    assert_int_equal(dt_jobs_register(fx->hub, types, 1), 0);
+    assert_int_equal(dt_jobs_register(fx->hub, &set), 0);
     assert_int_equal(durata_hub_start(fx->hub), 0);
     start_job(fx->hub, "{\"job_type\":\"sleepy\",\"payload\":{\"ms\":600000}}", id);
     for (i = 0; i < 5000 && atomic_load(&s.started) == 0; i++)
@@ -507,7 +613,7 @@ test_sleep_honours_cancellation_and_resumes_after_restart(void **state)
     fx->hub = NULL;
     atomic_store(&s.slow, false);
     (void)wk_fixture_hub(fx, false); /* the messages carry real times */
-    assert_int_equal(dt_jobs_register(fx->hub, types, 1), 0);
+    assert_int_equal(dt_jobs_register(fx->hub, &set), 0);
     inst = wk_run_and_get(fx->hub, id);
     assert_int_equal(inst->status, DURATA_COMPLETED);
     assert_true(wk_json_equal(inst->output, "\"quick\""));
@@ -531,6 +637,8 @@ main(void)
         WK_TEST(test_interruption_reruns_the_same_attempt),
         WK_TEST(test_bad_input_and_unknown_type_fail_clearly),
         WK_TEST(test_register_rejects_bad_tables),
+        WK_TEST(test_each_hub_runs_its_own_job_types),
+        WK_TEST(test_many_job_sets_register_and_the_last_one_runs),
         WK_TEST(test_demo_echo_thumbnail_and_sleep),
         WK_TEST(test_demo_bad_payloads_fail_without_retry),
         WK_TEST(test_demo_fail_is_retried_only_when_asked),
