@@ -398,6 +398,47 @@ render_counts(struct dt_buf *b, struct durata_hub *hub)
     return rc;
 }
 
+/* A histogram of the engine's (durata_hub_stats: per-bucket counts, the
+ * last unbounded) with bounds scaled by 1/divisor for their labels. */
+static int
+render_engine_histogram(struct dt_buf *b, const char *name, const char *help,
+                        const uint64_t *bounds, double divisor, const uint64_t *counts, double sum)
+{
+    uint64_t cumulative = 0;
+    int rc = append_family(b, name, "histogram", help);
+
+    for (int k = 0; k < DURATA_STATS_BUCKETS && rc == 0; k++) {
+        cumulative += counts[k];
+        if (k < DURATA_STATS_BUCKETS - 1)
+            rc = dt_buf_appendf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)bounds[k] / divisor,
+                                (unsigned long long)cumulative);
+        else
+            rc = dt_buf_appendf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                                (unsigned long long)cumulative);
+    }
+    if (rc == 0)
+        rc = dt_buf_appendf(b, "%s_sum %.17g\n%s_count %llu\n", name, sum, name,
+                            (unsigned long long)cumulative);
+    return rc;
+}
+
+static int
+render_hub_histograms(struct dt_buf *b, const struct durata_hub_stats *st)
+{
+    static const uint64_t batch_bounds[] = {DURATA_BATCH_BOUNDS};
+    static const uint64_t act_bounds[] = {DURATA_ACTIVITY_US_BOUNDS};
+    int rc = render_engine_histogram(
+        b, "durata_store_commit_batch_units",
+        "Write units per store commit (group commit batch size) since the hub opened.",
+        batch_bounds, 1, st->batch_units, (double)st->units);
+    if (rc == 0)
+        rc = render_engine_histogram(
+            b, "durata_activity_duration_seconds",
+            "Run time of activity functions (job handlers) since the hub opened.", act_bounds, 1e6,
+            st->activity_us, (double)st->activity_us_sum / 1e6);
+    return rc;
+}
+
 static int
 render_hub(struct dt_buf *b, struct durata_hub *hub)
 {
@@ -426,6 +467,17 @@ render_hub(struct dt_buf *b, struct durata_hub *hub)
         rc = render_scalar(b, "durata_activity_executions_total", "counter",
                            "Activity executions since the hub opened.",
                            (unsigned long long)st.activities);
+    if (rc == 0)
+        rc = render_scalar(b, "durata_direct_starts_total", "counter",
+                           "Starts written together with the instance's first step.",
+                           (unsigned long long)st.direct_starts);
+    if (rc == 0)
+        rc = render_scalar(b, "durata_direct_results_total", "counter",
+                           "Activity results written together with the step they woke (no "
+                           "inbox round trip).",
+                           (unsigned long long)st.direct_results);
+    if (rc == 0)
+        rc = render_hub_histograms(b, &st);
     return rc;
 }
 

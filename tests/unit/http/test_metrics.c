@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int
@@ -379,6 +380,28 @@ done_orch(struct durata_orch *o, void *arg)
     return DURATA_DONE;
 }
 
+/* Runs about 3 ms: above the 1 ms bucket whatever the machine. */
+static void
+nap_act(struct durata_activity *a, void *arg)
+{
+    struct timespec ts = {0, 3000000};
+
+    (void)arg;
+    nanosleep(&ts, NULL);
+    durata_activity_complete(a, "null");
+}
+
+static enum durata_orch_result
+nap_orch(struct durata_orch *o, void *arg)
+{
+    (void)arg;
+    struct durata_task *t = durata_call_activity(o, "Nap", NULL, NULL);
+    if (!durata_await(o, t))
+        return DURATA_YIELD;
+    durata_orch_complete(o, "\"ok\"");
+    return DURATA_DONE;
+}
+
 static int
 setup_hub(void **state)
 {
@@ -397,7 +420,9 @@ setup_hub(void **state)
     o.store_path = f->path;
     if (durata_hub_open(&f->hub, &o) != 0 || dt_metrics_new(&f->m) != 0)
         return -1;
-    if (durata_register_orchestrator(f->hub, "Done", done_orch, NULL) != 0)
+    if (durata_register_orchestrator(f->hub, "Done", done_orch, NULL) != 0 ||
+        durata_register_orchestrator(f->hub, "NapOrch", nap_orch, NULL) != 0 ||
+        durata_register_activity(f->hub, "Nap", nap_act, NULL) != 0)
         return -1;
     *state = f;
     return 0;
@@ -457,6 +482,32 @@ test_hub_families_read_the_store(void **state)
     assert_non_null(strstr(text, "# TYPE durata_instances gauge\n"));
     assert_non_null(strstr(text, "# TYPE durata_store_commits_total counter\n"));
     assert_null(strstr(text, "durata_http_")); /* no registry given */
+    free(text);
+}
+
+static void
+test_engine_histograms(void **state)
+{
+    struct hub_fixture *f = *state;
+    struct durata_start_options so = {.name = "NapOrch", .instance_id = "n"};
+    char out[257], *text;
+
+    assert_int_equal(durata_start(f->hub, &so, out, sizeof(out)), 0);
+    assert_true(durata_hub_run_pending(f->hub, 0) > 0);
+    text = render(NULL, f->hub);
+    assert_non_null(strstr(text, "# TYPE durata_activity_duration_seconds histogram\n"));
+    assert_int_equal(sample(text, "durata_activity_duration_seconds_bucket{le=\"0.0001\"}"), 0);
+    assert_int_equal(sample(text, "durata_activity_duration_seconds_bucket{le=\"0.001\"}"), 0);
+    assert_int_equal(sample(text, "durata_activity_duration_seconds_bucket{le=\"10\"}"), 1);
+    assert_int_equal(sample(text, "durata_activity_duration_seconds_bucket{le=\"+Inf\"}"), 1);
+    assert_int_equal(sample(text, "durata_activity_duration_seconds_count"), 1);
+    /* Every commit is in the batch histogram; its sum is the units. */
+    unsigned long long commits = sample(text, "durata_store_commits_total");
+    assert_int_equal(sample(text, "durata_store_commit_batch_units_count"), commits);
+    assert_int_equal(sample(text, "durata_store_commit_batch_units_bucket{le=\"+Inf\"}"), commits);
+    assert_int_equal(sample(text, "durata_store_commit_batch_units_sum"),
+                     sample(text, "durata_store_commit_units_total"));
+    assert_true(sample(text, "durata_store_commit_batch_units_bucket{le=\"1\"}") >= 1);
     free(text);
 }
 
@@ -540,6 +591,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_observations_are_exact, setup_registry,
                                         teardown_registry),
         cmocka_unit_test_setup_teardown(test_hub_families_read_the_store, setup_hub, teardown_hub),
+        cmocka_unit_test_setup_teardown(test_engine_histograms, setup_hub, teardown_hub),
         cmocka_unit_test_setup_teardown(test_counts_api_rejects_bad_arguments, setup_hub,
                                         teardown_hub),
         cmocka_unit_test_setup_teardown(test_route_serves_the_text, setup_hub, teardown_hub),
