@@ -189,12 +189,14 @@ set_common(struct dt_client *c, struct sink *s, struct curl_slist *headers)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 }
 
-/* Says why no answer came; returns DT_EXIT_FAIL. */
+/* Says why no answer came (unless the caller tells); returns DT_EXIT_FAIL. */
 static int
 transport_failed(const struct dt_client *c, CURLcode code, const struct sink *s)
 {
     const char *why = c->error[0] ? c->error : curl_easy_strerror(code);
 
+    if (c->quiet_transport)
+        return DT_EXIT_FAIL;
     if (code == CURLE_WRITE_ERROR && s->body.len + CURL_MAX_WRITE_SIZE > DT_CLIENT_MAX_BODY)
         why = "the answer is larger than 64 MiB";
     fprintf(stderr, "durata %s: no answer from %s: %s\n", c->verb, c->base, why);
@@ -217,6 +219,7 @@ dt_client_call(struct dt_client *c, const char *method, const char *path, const 
     int rc = DT_EXIT_FAIL;
 
     memset(out, 0, sizeof(*out));
+    c->transport = CURLE_OK;
     dt_buf_init(&s.body, DT_CLIENT_MAX_BODY);
     list = header_list(c, body != NULL, headers, &oom);
     if (oom || !(url = dt_out_printf("%s%s", c->base, path))) {
@@ -230,6 +233,7 @@ dt_client_call(struct dt_client *c, const char *method, const char *path, const 
     code = curl_easy_perform(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL); /* the list dies below */
     if (code != CURLE_OK) {
+        c->transport = code;
         rc = transport_failed(c, code, &s);
         goto out_free;
     }

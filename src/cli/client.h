@@ -41,6 +41,11 @@ struct dt_client {
     char *key_header; /* "x-functions-key: KEY" or NULL (owned) */
     const char *verb; /* e.g. "jobs get", the prefix of messages (borrowed) */
     char error[CURL_ERROR_SIZE];
+    /* Set by the caller: a request that gets no answer is not told on
+     * stderr; the caller reads transport and error and tells (wait.c
+     * retries while a server restarts). */
+    bool quiet_transport;
+    CURLcode transport; /* why the last request got no answer; CURLE_OK when it got one */
 };
 
 struct dt_client_resp {
@@ -63,8 +68,9 @@ void dt_client_close(struct dt_client *c);
  * (it may carry a query); body is NULL for none, else JSON text sent as
  * application/json; headers are extra "Name: value" lines (NULL-terminated
  * array, or NULL). Returns 0 with *out filled whatever the HTTP status, or
- * DT_EXIT_FAIL after telling on stderr why no answer came (out is then
- * empty). Release *out either way. */
+ * DT_EXIT_FAIL after telling on stderr why no answer came (unless
+ * c->quiet_transport; c->transport is then not CURLE_OK) or that memory
+ * ran out (out is then empty). Release *out either way. */
 int dt_client_call(struct dt_client *c, const char *method, const char *path, const char *body,
                    const char *const *headers, struct dt_client_resp *out);
 /* dt_client_call, then a non-2xx answer is reported (dt_client_fail):

@@ -48,8 +48,9 @@ struct serve_opts {
     char *env_keys; /* DURATA_API_KEY copy, split in place */
     unsigned threads;
     int log_level;
-    int64_t retention_ms; /* 0 = keep finished instances */
-    struct dt_config cfg; /* the file's values, then --job-type's types */
+    int64_t retention_ms;      /* 0 = keep finished instances */
+    int64_t activity_lease_ms; /* 0 = the hub's default (30 s) */
+    struct dt_config cfg;      /* the file's values, then --job-type's types */
 };
 
 static void
@@ -58,6 +59,7 @@ serve_usage(FILE *out)
     fprintf(out, "usage: durata serve [--listen HOST:PORT] [--store PATH] [--config FILE]\n"
                  "                    [--api-key KEY]... [--job-type NAME=COMMAND]...\n"
                  "                    [--threads N] [--log-level LEVEL]\n"
+                 "                    [--retention DURATION] [--activity-lease DURATION]\n"
                  "\n"
                  "Runs the durable task hub behind its HTTP API (/api/jobs, the Durable\n"
                  "Functions API under /runtime/webhooks/durabletask, /healthz, /readyz).\n"
@@ -84,6 +86,11 @@ serve_usage(FILE *out)
                  "                      purge finished instances created longer ago than\n"
                  "                      DURATION (30s, 15m, 24h, 7d, ...), in the background;\n"
                  "                      default: keep them\n"
+                 "  --activity-lease DURATION\n"
+                 "                      how long a running activity (a job's handler) is\n"
+                 "                      leased to this server, renewed while it runs; after\n"
+                 "                      a crash its task runs again once the lease expires\n"
+                 "                      (1s to 1d, e.g. 10s or 2m; default 30s)\n"
                  "  -h, --help          show this text\n"
                  "\n"
                  "Built-in job types: echo, sleep, fail, thumbnail. A command job type runs\n"
@@ -98,6 +105,7 @@ serve_usage(FILE *out)
                  "Configuration file (every member optional; durata.json):\n"
                  "  {\"listen\": \"127.0.0.1:8080\", \"store\": \"./durata.db\",\n"
                  "   \"apiKeys\": [\"KEY\"], \"threads\": 64, \"logLevel\": \"info\",\n"
+                 "   \"retention\": \"7d\", \"activityLeaseSeconds\": 30,\n"
                  "   \"jobTypes\": {\"resize\": {\"command\": [\"./resize.sh\", \"--fast\"],\n"
                  "       \"timeoutSeconds\": 300, \"concurrency\": 2,\n"
                  "       \"retry\": {\"maxAttempts\": 3, \"firstRetryIntervalMs\": 1000,\n"
@@ -105,7 +113,8 @@ serve_usage(FILE *out)
                  "\n"
                  "Environment: DURATA_CONFIG (the file), DURATA_LISTEN, DURATA_STORE,\n"
                  "DURATA_API_KEY (comma-separated keys), DURATA_THREADS, DURATA_LOG_LEVEL,\n"
-                 "DURATA_RETENTION. GET /metrics serves Prometheus metrics.\n"
+                 "DURATA_RETENTION, DURATA_ACTIVITY_LEASE. GET /metrics serves Prometheus\n"
+                 "metrics.\n"
                  "Each layer overrides the one before: defaults, the file, the\n"
                  "environment, flags.\n"
                  "Prints 'listening on http://HOST:PORT' once ready; SIGTERM or SIGINT stops\n"
@@ -183,8 +192,29 @@ set_retention(struct serve_opts *o, const char *text)
     return DT_EXIT_OK;
 }
 
+/* --activity-lease or DURATA_ACTIVITY_LEASE (named by `from`); the file's
+ * activityLeaseSeconds is checked by dt_config_parse. */
+static int
+set_activity_lease(struct serve_opts *o, const char *from, const char *text)
+{
+    int64_t ms;
+
+    if (dt_duration_parse(text, &ms) == 0 && ms >= DT_CLI_LEASE_MIN_MS &&
+        ms <= DT_CLI_LEASE_MAX_MS) {
+        o->activity_lease_ms = ms;
+        return DT_EXIT_OK;
+    }
+    fprintf(stderr,
+            "durata serve: %s wants a duration from 1s to 1d (such as 10s, 2m or 1h), "
+            "not '%s'\n",
+            from, text);
+    fprintf(stderr, "Run 'durata serve --help' for usage.\n");
+    return DT_EXIT_USAGE;
+}
+
 static const struct option serve_longs[] = {
     {"retention", required_argument, NULL, 'r'},
+    {"activity-lease", required_argument, NULL, 'a'},
     {"listen", required_argument, NULL, 'l'},
     {"store", required_argument, NULL, 's'},
     {"config", required_argument, NULL, 'c'},
@@ -251,6 +281,8 @@ serve_apply_config(struct serve_opts *o)
         o->log_level = dt_log_level_parse(c->log_level);
     if (c->retention && rc == DT_EXIT_OK)
         rc = set_retention(o, c->retention);
+    if (o->cfg.activity_lease_ms)
+        o->activity_lease_ms = o->cfg.activity_lease_ms;
     for (size_t i = 0; i < c->n_api_keys && rc == DT_EXIT_OK; i++)
         rc = add_key(o, c->api_keys[i]);
     return rc;
@@ -273,6 +305,8 @@ serve_env(struct serve_opts *o)
         rc = set_log_level(o, v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_RETENTION")) && *v)
         rc = set_retention(o, v);
+    if (rc == DT_EXIT_OK && (v = getenv("DURATA_ACTIVITY_LEASE")) && *v)
+        rc = set_activity_lease(o, "DURATA_ACTIVITY_LEASE", v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_API_KEY")) && *v) {
         o->n_keys = 0; /* the environment's keys replace the file's */
         o->env_keys = strdup(v);
@@ -318,6 +352,9 @@ serve_flags(struct serve_opts *o, int argc, char **argv)
             break;
         case 'r':
             rc = set_retention(o, optarg);
+            break;
+        case 'a':
+            rc = set_activity_lease(o, "--activity-lease", optarg);
             break;
         case 's':
             o->store = optarg;
@@ -376,7 +413,9 @@ struct serve_state {
     struct dt_http_config cfg;
     struct dt_app app;
     const struct dt_route *routes[5];
-    struct dt_job_table jobs; /* demo and configured types */
+    struct dt_job_table jobs;     /* demo and configured types */
+    struct dt_job_set job_set;    /* jobs' types, as the job orchestration reads them */
+    struct dt_jobs_api *jobs_api; /* the job API's idempotency locks */
     struct dt_metrics *metrics;
     struct dt_retention *retention;
 };
@@ -402,7 +441,8 @@ serve_job_types(struct serve_state *st, const struct serve_opts *o)
 static int
 serve_open_hub(struct serve_state *st, const struct serve_opts *o)
 {
-    struct durata_hub_options ho = {.store_path = o->store};
+    struct durata_hub_options ho = {.store_path = o->store,
+                                    .activity_lease_ms = o->activity_lease_ms};
     int rc;
 
     rc = durata_hub_open(&st->hub, &ho);
@@ -414,8 +454,10 @@ serve_open_hub(struct serve_state *st, const struct serve_opts *o)
     rc = serve_job_types(st, o);
     if (rc == 0)
         rc = durata_register_builtins(st->hub);
-    if (rc == 0)
-        rc = dt_jobs_register(st->hub, st->jobs.types, st->jobs.n);
+    if (rc == 0) {
+        st->job_set = (struct dt_job_set){.types = st->jobs.types, .n = st->jobs.n};
+        rc = dt_jobs_register(st->hub, &st->job_set);
+    }
     if (rc == 0)
         rc = durata_hub_start(st->hub);
     if (rc == 0 && o->retention_ms > 0) {
@@ -463,7 +505,7 @@ serve_start_http(struct serve_state *st, const struct serve_opts *o)
     st->routes[2] = dt_jobs_routes;
     st->routes[3] = dt_metrics_routes;
     st->routes[4] = NULL;
-    if (dt_metrics_new(&st->metrics) < 0) {
+    if (dt_metrics_new(&st->metrics) < 0 || dt_jobs_api_new(&st->jobs_api) < 0) {
         fprintf(stderr, "durata serve: out of memory\n");
         return DT_EXIT_FAIL;
     }
@@ -472,6 +514,7 @@ serve_start_http(struct serve_state *st, const struct serve_opts *o)
     st->app.config = &st->cfg;
     st->app.routes = st->routes;
     st->app.job_types = st->jobs.names;
+    st->app.jobs = st->jobs_api;
     rc = dt_http_server_start(&st->srv, &st->app, &st->cfg);
     if (rc < 0) {
         fprintf(stderr, "durata serve: cannot listen on %s:%d: %s\n", o->host, o->port,
@@ -493,6 +536,7 @@ serve_close(struct serve_state *st)
     durata_hub_close(st->hub);
     dt_job_table_release(&st->jobs); /* the hub that ran them is gone */
     dt_metrics_free(st->metrics);    /* no request can observe any more */
+    dt_jobs_api_free(st->jobs_api);  /* nor take a lock */
 }
 
 /* Defaults, the configuration file, the environment, the flags. -1:

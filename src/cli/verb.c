@@ -44,6 +44,7 @@ static const struct {
     [DT_OPT_NAME] = {"name", true},
     [DT_OPT_PREFIX] = {"prefix", true},
     [DT_OPT_TIMEOUT] = {"timeout", true},
+    [DT_OPT_UNREACH] = {"unreachable-timeout", true},
 };
 
 void

@@ -34,6 +34,7 @@ enum dt_opt {
     DT_OPT_NAME,     /* --name N */
     DT_OPT_PREFIX,   /* --prefix P */
     DT_OPT_TIMEOUT,  /* --timeout SECONDS */
+    DT_OPT_UNREACH,  /* --unreachable-timeout SECONDS */
     DT_OPT_COUNT,
 };
 

@@ -352,6 +352,13 @@ cfg_member(struct cfg_ctx *x, const char *key, const json_t *v, struct dt_config
                             "\"off\"");
         return cfg_string(x, v, key, &c->log_level);
     }
+    if (strcmp(key, "activityLeaseSeconds") == 0) {
+        double s = 0;
+        rc = cfg_number(x, v, key, DT_CONFIG_LEASE_MIN_S, DT_CONFIG_LEASE_MAX_S,
+                        "a number of seconds", &s);
+        c->activity_lease_ms = (int64_t)llround(s * 1000.0);
+        return rc;
+    }
     if (strcmp(key, "retention") == 0) {
         int64_t ms;
         if (!json_is_string(v) || dt_duration_parse(json_string_value(v), &ms) < 0 || ms <= 0)
@@ -360,7 +367,7 @@ cfg_member(struct cfg_ctx *x, const char *key, const json_t *v, struct dt_config
     }
     return cfg_fail(x, key,
                     "unknown member (known: listen, store, apiKeys, threads, logLevel, "
-                    "retention, jobTypes)");
+                    "retention, activityLeaseSeconds, jobTypes)");
 }
 
 int

@@ -9,6 +9,9 @@
  *   {"$schema": string (ignored),
  *    "listen": "HOST:PORT", "store": "PATH", "apiKeys": ["KEY", ...],
  *    "threads": n, "logLevel": "debug|info|warn|error|off",
+ *    "retention": "7d", "activityLeaseSeconds": x (1 to 86400, fractions
+ *    allowed: how long an activity is leased to a worker before another
+ *    may run it),
  *    "jobTypes": {"NAME": {"command": ["prog", "arg", ...] or "prog arg ...",
  *                          "timeoutSeconds": x (default 3600; 0 = none),
  *                          "concurrency": n (default: no limit),
@@ -40,6 +43,12 @@
 #define DT_CMDLINE_MAX_BYTES 65536
 #define DT_CONFIG_MAX_BYTES (4 * 1024 * 1024)
 
+/* The range of an activity lease in seconds: a lease is renewed every
+ * third of it while the activity runs, so much shorter would be busy work,
+ * and a crashed worker's task waits a whole lease before it runs again. */
+#define DT_CONFIG_LEASE_MIN_S 1
+#define DT_CONFIG_LEASE_MAX_S 86400
+
 /* One command-backed job type as configured. */
 struct dt_job_spec {
     char *name;
@@ -59,7 +68,8 @@ struct dt_config {
     char *log_level;
     char *retention; /* a duration text ("7d"), checked by dt_duration_parse */
     int threads;
-    char **api_keys; /* NULL-terminated when n_api_keys > 0 */
+    int64_t activity_lease_ms; /* "activityLeaseSeconds"; 0 = not given */
+    char **api_keys;           /* NULL-terminated when n_api_keys > 0 */
     size_t n_api_keys;
     struct dt_job_spec *job_types;
     size_t n_job_types;
