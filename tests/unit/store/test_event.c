@@ -14,6 +14,7 @@
 #include "store/store.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,6 +378,51 @@ test_invalid_utf8_cannot_be_encoded(void **state)
     dt_event_free(e);
 }
 
+/* Every byte class a string may hold: quote, backslash, each control
+ * character, slash, DEL and multi-byte UTF-8. */
+static char *
+tricky_text(void)
+{
+    char *t = malloc(128), *p = t;
+
+    assert_non_null(t);
+    for (int c = 1; c < 0x20; c++)
+        *p++ = (char)c;
+    snprintf(p, 64, "%s", "a\"b\\c/\x7f" " caf\xc3\xa9 \xf0\x9f\x98\x80");
+    return t;
+}
+
+/* The encoder writes what jansson's compact dump of the same object would. */
+static void
+test_encoding_matches_jansson(void **state)
+{
+    struct dt_event *e = dt_event_new(DURATA_EV_TASK_FAILED, TS);
+    char *text = tricky_text(), *ours, *theirs;
+    json_t *o = json_object(), *f = json_object();
+
+    (void)state;
+    e->event_id = -1;
+    e->task_id = 2147483647;
+    e->failure = dt_failure_new(text, text, "at x\n  at y", true);
+    assert_int_equal(dt_event_encode(e, &ours), 0);
+    json_object_set_new(o, "EventType", json_string("TaskFailed"));
+    json_object_set_new(o, "EventId", json_integer(-1));
+    json_object_set_new(o, "Timestamp", json_string("2024-05-01T10:00:00.1230000Z"));
+    json_object_set_new(o, "TaskScheduledId", json_integer(2147483647));
+    json_object_set_new(f, "ErrorType", json_string(text));
+    json_object_set_new(f, "ErrorMessage", json_string(text));
+    json_object_set_new(f, "StackTrace", json_string("at x\n  at y"));
+    json_object_set_new(f, "IsNonRetriable", json_true());
+    json_object_set_new(o, "FailureDetails", f);
+    theirs = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(ours, theirs);
+    free(ours);
+    free(theirs);
+    json_decref(o);
+    free(text);
+    dt_event_free(e);
+}
+
 static void
 test_failure_codec(void **state)
 {
@@ -523,6 +569,7 @@ main(void)
         cmocka_unit_test(test_malformed_json_is_rejected),
         cmocka_unit_test(test_truncated_and_mutated_input_never_crashes),
         cmocka_unit_test(test_invalid_utf8_cannot_be_encoded),
+        cmocka_unit_test(test_encoding_matches_jansson),
         cmocka_unit_test(test_failure_codec),
         cmocka_unit_test(test_clone_is_deep),
         cmocka_unit_test(test_lists_messages_and_tasks),
