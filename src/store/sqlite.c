@@ -388,12 +388,23 @@ static const struct dt_store_ops sq_ops = {
     .close = sq_close,
 };
 
+/* SQLite counts every allocation under one global mutex unless told not
+ * to; nothing here reads those statistics. Only possible before SQLite is
+ * first used in the process (an embedder that did so keeps its setting). */
+static void
+configure_library(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 dt_sqlite_open(const char *path, struct dt_store **out)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct dt_sqlite *s;
     int rc;
 
+    pthread_once(&once, configure_library);
     if (!out || !path || !*path)
         return DURATA_EINVAL;
     *out = NULL;

@@ -354,31 +354,27 @@ out_free:
     return rc;
 }
 
-/* The step's events as one JSON array text (malloc'd) into *out. */
+/* The step's events as one JSON array text (malloc'd) into *out; events
+ * encoded beforehand (dt_write_precode) are copied once, into the array. */
 static int
 encode_append(const struct dt_event_list *l, char **out)
 {
     struct dt_buf b;
-    char *event;
     int rc = 0;
 
     dt_buf_init(&b, 0);
-    if ((rc = dt_buf_append(&b, "[", 1)) < 0)
-        goto out_release;
-    for (size_t i = 0; i < l->count; i++) {
-        if ((rc = dt_event_encode(l->items[i], &event)) < 0)
-            goto out_release;
-        if ((i && (rc = dt_buf_append(&b, ",", 1)) < 0) || (rc = dt_buf_appends(&b, event)) < 0) {
-            free(event);
-            goto out_release;
-        }
-        free(event);
+    for (size_t i = 0; i < l->count && rc == 0; i++) {
+        char *own = NULL;
+        const char *text = l->items[i]->encoded;
+        if (!text && (rc = dt_event_encode(l->items[i], &own)) < 0)
+            break;
+        if ((rc = dt_buf_append(&b, i ? "," : "[", 1)) == 0)
+            rc = dt_buf_appends(&b, own ? own : text);
+        free(own);
     }
-    if ((rc = dt_buf_append(&b, "]", 1)) < 0)
-        goto out_release;
-    if (!(*out = dt_buf_detach(&b)))
+    if (rc == 0 && (rc = dt_buf_append(&b, l->count ? "]" : "[]", l->count ? 1 : 2)) == 0 &&
+        !(*out = dt_buf_detach(&b)))
         rc = DURATA_ENOMEM;
-out_release:
     dt_buf_release(&b);
     return rc;
 }
@@ -389,7 +385,7 @@ static int
 step_append(struct dt_sq_conn *c, struct dt_step *s)
 {
     sqlite3_stmt *st;
-    char *text;
+    char *text = NULL;
     int rc, b;
 
     if (s->append.count == 0)
