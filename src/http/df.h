@@ -59,9 +59,10 @@ DURATA_MUST_CHECK int dt_df_append_encoded(struct dt_buf *b, const char *s, bool
 const char *dt_df_request_key(const struct dt_http_req *req);
 
 /* The 202 check-status response of spec 1.14 for instance id: body with
- * the management URLs, Location = statusQueryGetUri, Retry-After: 10. */
-DURATA_MUST_CHECK int dt_df_accepted(struct dt_http_req *req, struct dt_http_resp *resp,
-                                     const char *id);
+ * the management URLs, Location = statusQueryGetUri, Retry-After: 10;
+ * hub_from_query as for dt_df_append_url. */
+DURATA_MUST_CHECK int dt_df_accepted(const struct dt_http_req *req, struct dt_http_resp *resp,
+                                     const char *id, bool hub_from_query);
 /* The URL the request was made to (base_url + encoded path + query), for
  * the Location header of a 202 status answer. NULL on out of memory. */
 char *dt_df_request_url(const struct dt_http_req *req);

@@ -155,7 +155,7 @@ dt_df_request_url(const struct dt_http_req *req)
 /* The check-status payload: id, then the management URLs (taskHub and
  * connection echoed from the request). */
 static json_t *
-check_status_body(const struct dt_http_req *req, const char *id)
+check_status_body(const struct dt_http_req *req, const char *id, bool hub_from_query)
 {
     json_t *o = json_object();
     struct dt_buf b;
@@ -165,7 +165,7 @@ check_status_body(const struct dt_http_req *req, const char *id)
         goto out_free;
     for (size_t i = 0; i < DT_DF_URL_COUNT; i++) {
         dt_buf_reset(&b);
-        if (dt_df_append_url(&b, req, id, i, true) < 0 ||
+        if (dt_df_append_url(&b, req, id, i, hub_from_query) < 0 ||
             json_object_set_new(o, dt_df_url_field(i), json_stringn(b.data, b.len)) != 0)
             goto out_free;
     }
@@ -179,9 +179,10 @@ out_free:
 }
 
 int
-dt_df_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id)
+dt_df_accepted(const struct dt_http_req *req, struct dt_http_resp *resp, const char *id,
+               bool hub_from_query)
 {
-    json_t *body = check_status_body(req, id);
+    json_t *body = check_status_body(req, id, hub_from_query);
     const char *loc;
     int rc;
 
@@ -292,10 +293,10 @@ started(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp, 
     int rc, status;
 
     if (wait_ms < 0)
-        return dt_df_accepted(req, resp, id);
+        return dt_df_accepted(req, resp, id, true);
     rc = durata_wait(app->hub, id, wait_ms, &inst);
     if (rc == DURATA_ETIMEDOUT)
-        return dt_df_accepted(req, resp, id);
+        return dt_df_accepted(req, resp, id, true);
     if (rc < 0)
         return dt_http_error_from(resp, rc, NULL);
     if (inst->status == DURATA_COMPLETED) {

@@ -50,6 +50,16 @@
     "wait: the output, or the status payload when it ended otherwise','content':" JSON_OF("{}")    \
     "},'400':" RESP("BadRequest") ",'409':" RESP("Conflict") ",'413':" RESP("TooLarge") "}}"
 
+#define ASYNCJOB_START                                                                             \
+    "{'description':'Seed 002 (an Azure Functions HTTP trigger): starts AsyncJobOrchestrator "     \
+    "under the instance id jobName with the input {ThirdPartyJobId (a new UUID), QueuedDuration, " \
+    "InProgressDuration}, the durations taken from the server environment variables "             \
+    "ASYNC_JOB_QUEUED_DURATION_SEC and ASYNC_JOB_INPROGRESS_DURATION_SEC (default 20 and 30 s). "  \
+    "A finished job of that name is replaced. No body is read.',"                                  \
+    "'responses':{'202':" RESP("CheckStatus") ",'400':" RESP("BadRequest") ","                     \
+    "'409':" RESP("Conflict") ",'500':{'description':'The duration variables are not whole "       \
+    "seconds','content':" JSON_OF(REF("Error")) "},'503':" RESP("Overloaded") "}}"
+
 /* What the route tables cannot say, per route. */
 static const struct {
     const char *method;
@@ -92,6 +102,8 @@ static const struct {
      "{'responses':{'202':{'description':'History purged','content':"
      JSON_OF(REF("JobActionAccepted")) "},'400':" RESP("BadRequest") ","
      "'404':" RESP("NotFound") ",'409':" RESP("Conflict") "}}"},
+    {"GET", "/api/job-start/{jobName}", "async-job", ASYNCJOB_START},
+    {"POST", "/api/job-start/{jobName}", "async-job", ASYNCJOB_START},
     {"GET", "/api/openapi.json", "meta",
      "{'responses':{'200':{'description':'This document','content':" JSON_OF("{'type':'object'}")
      "}}}"},
@@ -342,6 +354,8 @@ param_description(const char *name, size_t len)
         return "Orchestrator name";
     if (len == 5 && strncmp(name, "event", 5) == 0)
         return "Event name";
+    if (len == 7 && strncmp(name, "jobName", 7) == 0)
+        return "Job name: the instance id (instance id rules apply)";
     return "Path segment";
 }
 
@@ -510,13 +524,15 @@ static json_t *
 document_head(const char *base_url, const char *const *job_types, bool with_keys)
 {
     json_t *doc = json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:o, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+        "{s:s, s:{s:s, s:s, s:s}, s:o, "
+        "s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
         "openapi", "3.1.0", "info", "title", "durata", "version", "0.1.0", "description",
         "A durable task hub: the Durable Functions HTTP management API and a job API. Errors are "
         "{\"error\":{\"code\",\"message\",\"field\"?}}.",
         "components", components(job_types), "tags", "name", "jobs", "description",
         "The job API (seeds 000, 001)", "name", "durable-functions", "description",
-        "Durable Functions management API", "name", "operations", "description",
+        "Durable Functions management API", "name", "async-job", "description",
+        "The HTTP trigger of seed 002 (AsyncJob)", "name", "operations", "description",
         "Health and readiness", "name", "meta", "description", "This document");
 
     if (doc && base_url && *base_url &&

@@ -15,8 +15,9 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    /* AsyncJob durations are passed in the start body: no route of the
-     * server builds the input from ASYNC_JOB_*_DURATION_SEC. */
+    /* AsyncJob durations are passed in the start body here (the seed's
+     * trigger route, test_asyncjob_trigger.c, reads them from the
+     * environment). */
     return e2e_start(&srv, NULL);
 }
 
