@@ -19,6 +19,7 @@
 
 #include "base/duration.h"
 #include "base/log.h"
+#include "http/asyncjob_api.h"
 #include "http/metrics.h"
 #include "workers/retention.h"
 #include "cli/config.h"
@@ -47,6 +48,8 @@ struct serve_opts {
     size_t n_keys;
     char *env_keys; /* DURATA_API_KEY copy, split in place */
     unsigned threads;
+    unsigned max_queued; /* 0 = the server's default (64 per thread) */
+    size_t body_budget;  /* 0 = the server's default (64 MiB) */
     int log_level;
     int64_t retention_ms;      /* 0 = keep finished instances */
     int64_t activity_lease_ms; /* 0 = the hub's default (30 s) */
@@ -58,7 +61,8 @@ serve_usage(FILE *out)
 {
     fprintf(out, "usage: durata serve [--listen HOST:PORT] [--store PATH] [--config FILE]\n"
                  "                    [--api-key KEY]... [--job-type NAME=COMMAND]...\n"
-                 "                    [--threads N] [--log-level LEVEL]\n"
+                 "                    [--threads N] [--max-queued N] [--body-budget SIZE]\n"
+                 "                    [--log-level LEVEL]\n"
                  "                    [--retention DURATION] [--activity-lease DURATION]\n"
                  "\n"
                  "Runs the durable task hub behind its HTTP API (/api/jobs, the Durable\n"
@@ -81,6 +85,13 @@ serve_usage(FILE *out)
                  "                      pipes, redirections and variables.\n"
                  "  --threads N         HTTP handler threads, the most requests in progress at\n"
                  "                      once (default 64)\n"
+                 "  --max-queued N      write requests (POST, DELETE, ...) waiting for a handler\n"
+                 "                      thread; more are refused at once with 503 and\n"
+                 "                      Retry-After (default 64 per thread)\n"
+                 "  --body-budget SIZE  request bodies held in memory at once, all connections\n"
+                 "                      together (1M to 64G, e.g. 256M; default 64M); a body\n"
+                 "                      that would go over it is refused with 503 and\n"
+                 "                      Retry-After\n"
                  "  --log-level LEVEL   debug, info, warn, error or off (default info)\n"
                  "  --retention DURATION\n"
                  "                      purge finished instances created longer ago than\n"
@@ -92,8 +103,9 @@ serve_usage(FILE *out)
                  "                      a crash its task runs again once the lease expires\n"
                  "                      (1s to 1d, e.g. 10s or 2m; default 30s)\n"
                  "  -h, --help          show this text\n"
-                 "\n"
-                 "Built-in job types: echo, sleep, fail, thumbnail. A command job type runs\n"
+                 "\n");
+    /* Two strings: C compilers need only take 4095 characters in one. */
+    fprintf(out, "Built-in job types: echo, sleep, fail, thumbnail. A command job type runs\n"
                  "its program in its own process group with the job on stdin as JSON\n"
                  "({\"job_id\",\"job_type\",\"customer_id\",\"payload\",\"attempt\"}) and\n"
                  "DURATA_JOB_ID, DURATA_ATTEMPT, DURATA_JOB_TYPE in its environment. Exit 0\n"
@@ -171,6 +183,42 @@ set_threads(struct serve_opts *o, const char *text)
 }
 
 static int
+set_max_queued(struct serve_opts *o, const char *text)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+
+    if (*text == '\0' || *end != '\0' || v < 1 || v > 1000000)
+        return usage_error("--max-queued wants a number from 1 to 1000000, not", text);
+    o->max_queued = (unsigned)v;
+    return DT_EXIT_OK;
+}
+
+/* Bytes, or K, M, G (powers of 1024); at least the 1 MiB body limit, so
+ * the largest body always fits. */
+static int
+set_body_budget(struct serve_opts *o, const char *text)
+{
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    unsigned shift = 0;
+
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (*text < '0' || *text > '9' || *end != '\0' || v > (64ULL << 30) >> shift ||
+        (v << shift) < (1ULL << 20))
+        return usage_error("--body-budget wants a size from 1M to 64G (such as 256M), not", text);
+    o->body_budget = (size_t)(v << shift);
+    return DT_EXIT_OK;
+}
+
+static int
 set_log_level(struct serve_opts *o, const char *text)
 {
     o->log_level = dt_log_level_parse(text);
@@ -221,6 +269,8 @@ static const struct option serve_longs[] = {
     {"api-key", required_argument, NULL, 'k'},
     {"job-type", required_argument, NULL, 'j'},
     {"threads", required_argument, NULL, 't'},
+    {"max-queued", required_argument, NULL, 'q'},
+    {"body-budget", required_argument, NULL, 'b'},
     {"log-level", required_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -373,6 +423,12 @@ serve_flags(struct serve_opts *o, int argc, char **argv)
         case 't':
             rc = set_threads(o, optarg);
             break;
+        case 'q':
+            rc = set_max_queued(o, optarg);
+            break;
+        case 'b':
+            rc = set_body_budget(o, optarg);
+            break;
         case 'v':
             rc = set_log_level(o, optarg);
             break;
@@ -412,7 +468,7 @@ struct serve_state {
     struct dt_http_server *srv;
     struct dt_http_config cfg;
     struct dt_app app;
-    const struct dt_route *routes[5];
+    const struct dt_route *routes[6];
     struct dt_job_table jobs;     /* demo and configured types */
     struct dt_job_set job_set;    /* jobs' types, as the job orchestration reads them */
     struct dt_jobs_api *jobs_api; /* the job API's idempotency locks */
@@ -499,12 +555,15 @@ serve_start_http(struct serve_state *st, const struct serve_opts *o)
     st->cfg.host = o->host;
     st->cfg.port = o->port;
     st->cfg.threads = o->threads;
+    st->cfg.max_queued = o->max_queued;
+    st->cfg.body_budget_bytes = o->body_budget;
     st->cfg.api_keys = o->n_keys ? o->keys : NULL;
     st->routes[0] = dt_ops_routes;
     st->routes[1] = dt_df_routes;
     st->routes[2] = dt_jobs_routes;
     st->routes[3] = dt_metrics_routes;
-    st->routes[4] = NULL;
+    st->routes[4] = dt_asyncjob_routes;
+    st->routes[5] = NULL;
     if (dt_metrics_new(&st->metrics) < 0 || dt_jobs_api_new(&st->jobs_api) < 0) {
         fprintf(stderr, "durata serve: out of memory\n");
         return DT_EXIT_FAIL;

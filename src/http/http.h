@@ -31,6 +31,14 @@ struct dt_http_config {
     unsigned threads;            /* handler threads; 0 = 8 */
     unsigned timeout_s;          /* idle connection timeout; 0 = 30 */
     const char *const *api_keys; /* NULL-terminated; NULL/empty = no auth */
+    /* Write requests (every method but GET, HEAD, OPTIONS) waiting for a
+     * handler thread; 0 = 64 per thread. Over it: 503 "overloaded" with
+     * Retry-After at once, nothing queued. */
+    unsigned max_queued;
+    /* Request bodies buffered at once over all connections; 0 = 64 MiB.
+     * A body that would go over it: 503 "overloaded" with Retry-After
+     * (keep it >= max_body_bytes, or the largest bodies never fit). */
+    size_t body_budget_bytes;
 };
 
 /* ------------------------------------------------------------ request */

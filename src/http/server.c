@@ -10,8 +10,13 @@
  * (413, at once when Content-Length says so), path and query decoding, API
  * keys (401), route lookup (404), the handler, Content-Type on every
  * answer, the request's metrics (app->metrics, by route pattern) and one
- * debug log line; and stopping with a drain (requests in progress are
- * answered first, and answers close their connections from then on).
+ * debug log line; the overload limits (503 "overloaded" with Retry-After
+ * rather than more memory: write requests waiting for a worker beyond
+ * max_queued, and request bodies beyond the budget all connections share,
+ * charged at once from Content-Length or chunk by chunk and given back when
+ * the request ends, whichever way it ends); and stopping with a drain
+ * (requests in progress are answered first, and answers close their
+ * connections from then on).
  * libmicrohttpd itself answers malformed request lines and headers too
  * large for the per-connection memory (400/414/431/505, with its own small
  * HTML bodies; request lines that are not HTTP at all get the connection
@@ -28,7 +33,8 @@
  * given it, and 50 connections spread over 64 threads left only about 35
  * requests in progress at once. A request is handled by one thread at a
  * time (the hand-off goes through the pool's lock and libmicrohttpd's
- * resume). The server struct is read-only after start but for the pool.
+ * resume). The server struct is read-only after start but for the pool
+ * and its atomic counters.
  */
 #include "http/server_impl.h"
 
@@ -68,14 +74,33 @@
 #define SRV_JSON_TYPE "application/json; charset=utf-8"
 /* How long stopping waits for requests in progress to be answered. */
 #define SRV_DRAIN_MS 10000
+/* Write requests waiting for a worker, per worker thread. Each worker holds
+ * one request through its durable commit and the hub commits what they
+ * hold together, so a queued request waits about (queued / workers) commit
+ * rounds: 64 rounds of 1-10 ms stay under the second Retry-After: 1 asks a
+ * refused client to wait, so only requests that would have waited longer
+ * than a retry are refused. With serve's 64 threads that is 4096, above the
+ * default connection limit: the bound bites when connections are raised or
+ * threads are few. */
+#define SRV_QUEUED_PER_THREAD 64
+/* Request bodies buffered at once, all connections together: 64 bodies at
+ * the default 1 MiB limit, or tens of thousands of usual job submissions
+ * (a few hundred bytes each), where 1024 connections each sending 1 MiB
+ * could otherwise hold 1 GiB. */
+#define SRV_DEFAULT_BODY_BUDGET ((size_t)64 * 1024 * 1024)
+#define SRV_QUEUE_FULL_MSG "more write requests are waiting than the server accepts; retry later"
+#define SRV_BUDGET_MSG                                                                             \
+    "the request bodies being received take all the memory set aside for them; retry later"
 
 /* The worker threads that run the requests that may wait for a durable
  * write (srv_may_write), so a libmicrohttpd thread blocks on none of them.
- * `mu` guards the queue and `stopping`. */
+ * `mu` guards the queue, `n_queued` and `stopping`. */
 struct srv_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* work queued, or stopping */
     struct srv_conn *head, *tail;
+    size_t n_queued;   /* in the queue, not yet taken by a worker */
+    size_t max_queued; /* set before the workers start, then read-only */
     bool stopping;
     pthread_t *threads;
     size_t n_threads; /* running */
@@ -87,6 +112,11 @@ struct dt_http_server {
     struct dt_app *app;
     const struct dt_http_config *cfg;
     size_t max_body;
+    size_t body_budget;
+    /* Body bytes charged by requests in progress (the sum of their
+     * srv_conn.reserved); never above body_budget, since budget_take checks
+     * before it adds. */
+    _Atomic size_t body_bytes;
     int port;
     char listen[DT_HTTP_HOST_MAX + 16]; /* "host:port", base_url fallback */
     /* Requests begun (headers read) and not yet completed (answer sent or
@@ -103,8 +133,11 @@ struct srv_conn {
     struct dt_http_server *srv;
     struct dt_buf body;
     int64_t start_us;
-    size_t received; /* body bytes seen, kept or dropped */
-    bool too_big;
+    size_t dropped;  /* body bytes not kept (a refused request's) */
+    size_t reserved; /* charged to srv->body_bytes; srv_body_done gives it back */
+    bool too_big;    /* over the body limit: 413 */
+    bool overloaded; /* over the queue or the body budget: 503 */
+    bool prepaid;    /* the whole Content-Length was charged at the start */
     /* A request handed to a worker (srv_offload): built on the
      * libmicrohttpd thread, routed on the worker while the connection is
      * suspended, answered on the libmicrohttpd thread once resumed. The
@@ -118,6 +151,39 @@ struct srv_conn {
     bool answered;
     struct srv_conn *next; /* the pool's queue */
 };
+
+/* ------------------------------------------------------------ body budget */
+
+/* Charges n more body bytes of sc to the server's budget; false, with
+ * nothing charged, when that would take the total over it. Compare and
+ * swap rather than add then check, so a refused request never makes
+ * another one fail through a passing overshoot. */
+static bool
+budget_take(struct dt_http_server *s, struct srv_conn *sc, size_t n)
+{
+    size_t cur = atomic_load(&s->body_bytes);
+
+    do {
+        if (n > s->body_budget - cur) /* cur <= body_budget always */
+            return false;
+    } while (!atomic_compare_exchange_weak(&s->body_bytes, &cur, cur + n));
+    sc->reserved += n;
+    return true;
+}
+
+/* Frees sc's body and gives its bytes back to the budget. Called when the
+ * answer is built (the body is read no more), when a body is refused, and
+ * when the request completes (every way, the client gone included); only
+ * the first call gives anything back. */
+static void
+srv_body_done(struct srv_conn *sc)
+{
+    dt_buf_release(&sc->body);
+    if (sc->reserved) {
+        atomic_fetch_sub(&sc->srv->body_bytes, sc->reserved);
+        sc->reserved = 0;
+    }
+}
 
 /* ------------------------------------------------------------ responses */
 
@@ -172,8 +238,19 @@ srv_error(struct dt_http_resp *resp, int status, const char *code, const char *m
     }
 }
 
+/* Sets resp to the overload answer: 503 "overloaded" with Retry-After. */
+static void
+srv_overloaded(struct dt_http_resp *resp, const char *message)
+{
+    srv_error(resp, 503, "overloaded", message);
+    /* Out of memory here loses only the hint: the body says it all. */
+    if (resp->status == 503 && dt_http_add_header(resp, "Retry-After", "1") < 0)
+        dt_log(DT_LOG_WARN, "out of memory adding Retry-After", NULL);
+}
+
 /* Accounts for an answered request: the metrics (app->metrics, by route
- * pattern) and one debug log line. */
+ * pattern) and one debug log line. Called before the answer is queued, so
+ * a client holding its answer finds it counted. */
 static void
 srv_record(const struct srv_conn *sc, const char *method, const char *path, int status)
 {
@@ -189,7 +266,8 @@ srv_record(const struct srv_conn *sc, const char *method, const char *path, int 
            NULL);
 }
 
-/* Queues an error answer for a request that never reached the router. */
+/* Queues an error answer for a request that never reached the router (a
+ * 503 is the overload answer, with Retry-After). */
 static enum MHD_Result
 srv_reject(struct MHD_Connection *c, struct srv_conn *sc, const char *method, const char *url,
            int status, const char *code, const char *message)
@@ -197,9 +275,13 @@ srv_reject(struct MHD_Connection *c, struct srv_conn *sc, const char *method, co
     struct dt_http_resp resp = {0};
     enum MHD_Result ret;
 
-    srv_error(&resp, status, code, message);
-    ret = srv_queue(c, &resp, atomic_load(&sc->srv->stopping));
+    if (status == 503)
+        srv_overloaded(&resp, message);
+    else
+        srv_error(&resp, status, code, message);
     srv_record(sc, method, url, resp.status);
+    ret = srv_queue(c, &resp, atomic_load(&sc->srv->stopping));
+    srv_body_done(sc);
     dt_http_resp_release(&resp);
     return ret;
 }
@@ -303,7 +385,7 @@ srv_route(struct dt_http_server *s, const char *url, struct dt_http_req *req,
         if (rc == DURATA_EINVAL)
             srv_error(resp, 400, "bad_request", "the path holds an encoded NUL byte");
         else
-            srv_error(resp, 503, "overloaded", "out of memory");
+            srv_overloaded(resp, "out of memory");
         return NULL;
     }
     if (auth_required(s) && !route_is_open(route) && !dt_http_key_is_valid(req, s->cfg->api_keys)) {
@@ -357,20 +439,24 @@ srv_prepare(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn 
     if (rc == DURATA_EINVAL)
         srv_error(resp, 400, "bad_request", "the URL holds an encoded NUL byte");
     else if (rc < 0)
-        srv_error(resp, 503, "overloaded", "out of memory");
+        srv_overloaded(resp, "out of memory");
     else if (url[0] != '/')
         srv_error(resp, 400, "bad_request", "the request target must be a path");
     return rc == 0 && url[0] == '/';
 }
 
-/* Queues resp on the connection, logs, and releases req and resp. */
+/* Logs, queues resp on the connection, and releases req, resp and the
+ * body (its bytes go back to the budget before the client can have the
+ * answer). */
 static enum MHD_Result
 srv_answer(struct MHD_Connection *c, struct srv_conn *sc, const char *method, const char *url,
            struct dt_http_req *req, struct dt_http_resp *resp)
 {
-    enum MHD_Result ret = srv_queue(c, resp, atomic_load(&sc->srv->stopping));
+    enum MHD_Result ret;
 
     srv_record(sc, method, req->path ? req->path : url, resp->status);
+    ret = srv_queue(c, resp, atomic_load(&sc->srv->stopping));
+    srv_body_done(sc);
     dt_http_resp_release(resp);
     free(req->headers);
     req->headers = NULL;
@@ -406,29 +492,53 @@ srv_may_write(const char *method)
            strcmp(method, "OPTIONS") != 0;
 }
 
-/* Suspends sc's connection and queues sc for a worker; false (nothing
- * done) once the pool is stopping: its workers may be gone, and nothing
- * queued then would ever be resumed. Suspending under the lock keeps a
- * worker from resuming the connection before it is suspended. */
-static bool
+enum pool_push_result {
+    POOL_QUEUED,   /* a worker will answer and resume the connection */
+    POOL_FULL,     /* max_queued requests wait already: nothing done */
+    POOL_STOPPING, /* the workers may be gone: nothing done */
+};
+
+/* Suspends sc's connection and queues sc for a worker, unless the queue is
+ * full or the pool is stopping (nothing queued then would ever be
+ * resumed). Suspending under the lock keeps a worker from resuming the
+ * connection before it is suspended. */
+static enum pool_push_result
 pool_push(struct srv_pool *p, struct srv_conn *sc)
 {
-    bool queued;
+    enum pool_push_result res = POOL_QUEUED;
 
     sc->next = NULL;
     pthread_mutex_lock(&p->mu);
-    queued = !p->stopping;
-    if (queued) {
+    if (p->stopping) {
+        res = POOL_STOPPING;
+    } else if (p->n_queued >= p->max_queued) {
+        res = POOL_FULL;
+    } else {
         MHD_suspend_connection(sc->conn);
         if (p->tail)
             p->tail->next = sc;
         else
             p->head = sc;
         p->tail = sc;
+        p->n_queued++;
         pthread_cond_signal(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
-    return queued;
+    return res;
+}
+
+/* true when the queue is at its bound: a request refused on this comes
+ * before its body is read. Only a hint (the queue moves on): pool_push
+ * decides. */
+static bool
+pool_is_full(struct srv_pool *p)
+{
+    bool full;
+
+    pthread_mutex_lock(&p->mu);
+    full = p->n_queued >= p->max_queued;
+    pthread_mutex_unlock(&p->mu);
+    return full;
 }
 
 /* The next queued request; NULL once stopping and the queue is empty
@@ -446,6 +556,7 @@ pool_pop(struct srv_pool *p)
         p->head = sc->next;
         if (!p->head)
             p->tail = NULL;
+        p->n_queued--;
     }
     pthread_mutex_unlock(&p->mu);
     return sc;
@@ -468,8 +579,8 @@ srv_worker_main(void *arg)
 
 /* Hands a complete request to a worker: the connection is suspended
  * until the worker has the answer, so this thread serves its other
- * connections meanwhile. Once the workers are stopping, the request runs
- * here. */
+ * connections meanwhile. A full queue answers 503 at once; once the
+ * workers are stopping, the request runs here. */
 static enum MHD_Result
 srv_offload(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
             const char *url, const char *method)
@@ -479,9 +590,16 @@ srv_offload(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn 
     if (!srv_prepare(s, c, sc, sc->url, &sc->req, &sc->resp))
         return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
     sc->conn = c;
-    if (pool_push(&s->pool, sc))
+    switch (pool_push(&s->pool, sc)) {
+    case POOL_QUEUED:
         return MHD_YES;
-    sc->route = srv_route(s, sc->url, &sc->req, &sc->resp);
+    case POOL_FULL:
+        srv_overloaded(&sc->resp, SRV_QUEUE_FULL_MSG);
+        break;
+    case POOL_STOPPING:
+        sc->route = srv_route(s, sc->url, &sc->req, &sc->resp);
+        break;
+    }
     return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
 }
 
@@ -561,18 +679,17 @@ dt_http_key_is_valid(const struct dt_http_req *req, const char *const *keys)
 
 /* ------------------------------------------------------------ libmicrohttpd */
 
-static bool
-content_length_exceeds(struct MHD_Connection *c, size_t max)
+/* The declared Content-Length; 0 when there is none (libmicrohttpd itself
+ * rejects a malformed one). Past ULLONG_MAX it saturates: still too big. */
+static unsigned long long
+content_length(struct MHD_Connection *c)
 {
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    char *end;
-    unsigned long long n;
 
     if (!cl || *cl < '0' || *cl > '9')
-        return false; /* libmicrohttpd itself rejects a malformed length */
-    n = strtoull(cl, &end, 10);
-    return n > max;
+        return 0;
+    return strtoull(cl, NULL, 10);
 }
 
 struct framing {
@@ -615,14 +732,39 @@ framing_error(struct MHD_Connection *c)
     return NULL;
 }
 
+/* The overload checks made before the body is read: room in the worker
+ * queue for a write, and the declared body charged to the budget in full.
+ * The body's buffer is then capped at the declared size, so what it holds
+ * is what was charged. */
+static enum MHD_Result
+srv_admit(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc, const char *url,
+          const char *method, unsigned long long declared)
+{
+    if (srv_may_write(method) && pool_is_full(&s->pool)) {
+        sc->overloaded = true; /* a body, if any, is never kept */
+        return srv_reject(c, sc, method, url, 503, "overloaded", SRV_QUEUE_FULL_MSG);
+    }
+    if (declared == 0)
+        return MHD_YES;
+    if (!budget_take(s, sc, (size_t)declared)) {
+        sc->overloaded = true;
+        return srv_reject(c, sc, method, url, 503, "overloaded", SRV_BUDGET_MSG);
+    }
+    sc->prepaid = true;
+    dt_buf_init(&sc->body, (size_t)declared);
+    return MHD_YES;
+}
+
 /* First call of a request: its state, and an answer at once when the
- * body is badly framed (400) or declared too large (413); the body is
- * then never read and libmicrohttpd closes the connection after. */
+ * body is badly framed (400), declared too large (413) or the server is
+ * overloaded (503); the body is then never read and libmicrohttpd closes
+ * the connection after. */
 static enum MHD_Result
 srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, const char *method,
           void **req_cls)
 {
     struct srv_conn *sc = calloc(1, sizeof(*sc));
+    unsigned long long declared;
     const char *why;
 
     if (!sc)
@@ -632,7 +774,8 @@ srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, c
     dt_buf_init(&sc->body, s->max_body);
     sc->start_us = dt_clock_mono_us();
     *req_cls = sc;
-    sc->too_big = content_length_exceeds(c, s->max_body);
+    declared = content_length(c);
+    sc->too_big = declared > s->max_body;
     if (sc->too_big)
         return srv_reject(c, sc, method, url, 413, "too_large",
                           "the request body is larger than the server accepts");
@@ -641,27 +784,40 @@ srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, c
         sc->too_big = true; /* a body, if any, is never kept */
         return srv_reject(c, sc, method, url, 400, "bad_request", why);
     }
-    return MHD_YES;
+    return srv_admit(s, c, sc, url, method, declared);
 }
 
-/* A piece of the body: kept while under the limit, dropped after. */
+static bool
+srv_keeps_body(const struct srv_conn *sc)
+{
+    return !sc->too_big && !sc->overloaded;
+}
+
+/* A piece of the body: kept while under the body limit and, unless its
+ * Content-Length was charged at the start, while the budget has room for
+ * it; dropped after (the answer is then 413 or 503). */
 static enum MHD_Result
 srv_take_body(struct srv_conn *sc, const char *data, size_t *size)
 {
+    size_t n = *size;
     int rc;
 
-    sc->received += *size;
-    if (!sc->too_big) {
-        rc = dt_buf_append(&sc->body, data, *size);
-        if (rc == DURATA_ENOMEM)
-            return MHD_NO;
-        if (rc < 0) {
-            sc->too_big = true;
-            dt_buf_release(&sc->body);
-        }
-    }
     *size = 0;
-    if (sc->too_big && sc->received - sc->body.max > SRV_DISCARD_MAX)
+    if (srv_keeps_body(sc) && !sc->prepaid && !budget_take(sc->srv, sc, n)) {
+        sc->overloaded = true;
+        srv_body_done(sc);
+    }
+    if (srv_keeps_body(sc)) {
+        rc = dt_buf_append(&sc->body, data, n);
+        if (rc == 0)
+            return MHD_YES;
+        if (rc == DURATA_ENOMEM)
+            return MHD_NO; /* srv_completed gives the bytes back */
+        sc->too_big = true;
+        srv_body_done(sc);
+    }
+    sc->dropped += n;
+    if (sc->dropped > SRV_DISCARD_MAX)
         return MHD_NO; /* an endless body: close the connection */
     return MHD_YES;
 }
@@ -685,6 +841,8 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
     if (sc->too_big)
         return srv_reject(c, sc, method, url, 413, "too_large",
                           "the request body is larger than the server accepts");
+    if (sc->overloaded) /* the budget ran out while the body came */
+        return srv_reject(c, sc, method, url, 503, "overloaded", SRV_BUDGET_MSG);
     if (srv_may_write(method))
         return srv_offload(s, c, sc, url, method);
     return srv_dispatch(s, c, sc, url, method);
@@ -706,7 +864,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     dt_http_resp_release(&sc->resp);
     free(sc->req.headers);
     dt_http_req_release_owned(&sc->req);
-    dt_buf_release(&sc->body);
+    srv_body_done(sc);
     free(sc);
     *req_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
@@ -795,6 +953,21 @@ srv_daemon_start(struct dt_http_server *s, const struct addrinfo *ai)
                             MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape_none, s, MHD_OPTION_END);
 }
 
+/* The limits with their defaults: body size, body budget, queue bound. */
+static void
+srv_set_limits(struct dt_http_server *s, const struct dt_http_config *cfg, unsigned threads)
+{
+    s->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : SRV_DEFAULT_MAX_BODY;
+    s->body_budget = cfg->body_budget_bytes ? cfg->body_budget_bytes : SRV_DEFAULT_BODY_BUDGET;
+    s->pool.max_queued =
+        cfg->max_queued ? cfg->max_queued : (size_t)threads * SRV_QUEUED_PER_THREAD;
+    if (s->body_budget < s->max_body)
+        dt_log(DT_LOG_WARN,
+               "the body budget is below the body size limit: the largest bodies will always "
+               "be refused as overload",
+               NULL);
+}
+
 static void
 srv_set_listen(struct dt_http_server *s, const char *host)
 {
@@ -809,6 +982,7 @@ dt_http_server_start(struct dt_http_server **out, struct dt_app *app,
                      const struct dt_http_config *cfg)
 {
     const char *host = cfg->host ? cfg->host : "127.0.0.1";
+    unsigned threads = cfg->threads ? cfg->threads : SRV_DEFAULT_THREADS;
     const union MHD_DaemonInfo *info;
     struct dt_http_server *s;
     struct addrinfo *ai = NULL;
@@ -822,11 +996,11 @@ dt_http_server_start(struct dt_http_server **out, struct dt_app *app,
         return DURATA_ENOMEM;
     s->app = app;
     s->cfg = cfg;
-    s->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : SRV_DEFAULT_MAX_BODY;
+    srv_set_limits(s, cfg, threads);
     rc = srv_resolve(host, cfg->port, &ai);
     if (rc < 0)
         goto out_free;
-    rc = pool_start(s, cfg->threads ? cfg->threads : SRV_DEFAULT_THREADS);
+    rc = pool_start(s, threads);
     if (rc < 0) {
         freeaddrinfo(ai);
         goto out_free;
@@ -887,7 +1061,9 @@ dt_http_server_stop(struct dt_http_server *s)
     /* No connection may stay suspended when the daemon stops: the workers
      * answer (and resume) everything handed to them before they end. */
     pool_stop(&s->pool);
-    MHD_stop_daemon(s->daemon);
+    MHD_stop_daemon(s->daemon); /* every request completed: all bytes back */
+    if (atomic_load(&s->body_bytes) != 0)
+        dt_log(DT_LOG_ERROR, "request body bytes were not given back to the budget", NULL);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     free(s);
