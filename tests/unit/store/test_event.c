@@ -388,7 +388,9 @@ tricky_text(void)
     assert_non_null(t);
     for (int c = 1; c < 0x20; c++)
         *p++ = (char)c;
-    snprintf(p, 64, "%s", "a\"b\\c/\x7f" " caf\xc3\xa9 \xf0\x9f\x98\x80");
+    snprintf(p, 64, "%s",
+             "a\"b\\c/\x7f"
+             " caf\xc3\xa9 \xf0\x9f\x98\x80");
     return t;
 }
 
