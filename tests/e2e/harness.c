@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +42,13 @@ curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static long long
-now_ms(void)
+int64_t
+e2e_now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -171,15 +172,15 @@ server_alive(struct e2e_server *s)
 static bool
 wait_ready(struct e2e_server *s, long log_from)
 {
-    long long deadline = now_ms() + E2E_START_TIMEOUT_MS;
+    int64_t deadline = e2e_now_ms() + E2E_START_TIMEOUT_MS;
     struct e2e_resp r;
 
     while (!find_listen_line(s, log_from)) {
-        if (!server_alive(s) || now_ms() > deadline)
+        if (!server_alive(s) || e2e_now_ms() > deadline)
             return false;
         sleep_ms(E2E_POLL_MS);
     }
-    while (now_ms() <= deadline && server_alive(s)) {
+    while (e2e_now_ms() <= deadline && server_alive(s)) {
         if (e2e_request(s, "GET", "/readyz", NULL, NULL, &r) == 0 && r.status == 200) {
             e2e_resp_release(&r);
             return true;
@@ -244,14 +245,14 @@ e2e_restart(struct e2e_server *s, const char *const *extra_args)
 int
 e2e_stop(struct e2e_server *s)
 {
-    long long deadline = now_ms() + E2E_STOP_GRACE_MS;
+    int64_t deadline = e2e_now_ms() + E2E_STOP_GRACE_MS;
     int status = 0;
     pid_t got = 0;
 
     if (s->pid <= 0)
         return -1;
     kill(s->pid, SIGTERM);
-    while ((got = waitpid(s->pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+    while ((got = waitpid(s->pid, &status, WNOHANG)) == 0 && e2e_now_ms() < deadline)
         sleep_ms(10);
     if (got == 0) {
         fprintf(stderr, "e2e: durata ignored SIGTERM for %d ms; killing it\n", E2E_STOP_GRACE_MS);
@@ -451,7 +452,7 @@ bool
 e2e_wait_field(const struct e2e_server *s, const char *path, const char *field, const char *want,
                int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    int64_t deadline = e2e_now_ms() + timeout_ms;
 
     for (;;) {
         struct e2e_resp r;
@@ -466,7 +467,7 @@ e2e_wait_field(const struct e2e_server *s, const char *path, const char *field, 
         e2e_resp_release(&r);
         if (match)
             return true;
-        if (now_ms() > deadline)
+        if (e2e_now_ms() > deadline)
             return false;
         sleep_ms(E2E_POLL_MS);
     }

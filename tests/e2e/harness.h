@@ -7,7 +7,8 @@
  * fixed time), making HTTP requests with libcurl, and stopping the server by
  * PID (SIGTERM, then SIGKILL after a grace period). Teardown removes the
  * directory. The binary's path comes from the DURATA_BIN environment
- * variable (set by ctest).
+ * variable (set by ctest). Also the monotonic clock the e2e support files
+ * share for deadlines. Running `durata` client commands is child.h's.
  * Threading: one server per test; requests from the test's thread (or
  * several threads, each with its own calls — libcurl easy handles are not
  * shared).
@@ -17,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct e2e_server {
@@ -66,5 +68,8 @@ void e2e_resp_release(struct e2e_resp *r);
  * equals `want` or timeout_ms passes; returns true when it did. */
 bool e2e_wait_field(const struct e2e_server *s, const char *path, const char *field,
                     const char *want, int timeout_ms);
+
+/* Milliseconds on the monotonic clock, for deadlines. */
+int64_t e2e_now_ms(void);
 
 #endif

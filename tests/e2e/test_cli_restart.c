@@ -12,256 +12,27 @@
  * each test stops what a failed test left running.
  * Threading: the test's thread; children are waited for.
  */
+#include "child.h"
 #include "harness.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
-#define MAX_ENV 512
-#define CHILD_DEADLINE_MS 60000
-
-extern char **environ;
-
-/* ------------------------------------------------------------ a child `durata` */
-
-struct sink {
-    char *data;
-    size_t len;
-};
-
-struct child {
-    pid_t pid;  /* 0 once waited for */
-    int out_fd; /* stdout pipe; -1 = none */
-    int err_fd; /* stderr pipe, or the pseudo-terminal's master; -1 = none */
-    int slave;  /* the terminal's slave, held so the master never reads EIO; -1 = none */
-    bool out_open;
-    bool err_open;
-    struct sink out, err;
-    int code; /* exit status, or 128 + signal, once finished */
-};
+/* The children's environment: ours without DURATA_* (they get --url). */
+static const char *const no_durata[] = {"DURATA_", NULL};
 
 /* What the running test uses; the teardown cleans up after a failure. */
 static struct e2e_server srv;
-static struct child kid = {.out_fd = -1, .err_fd = -1, .slave = -1};
+static struct e2e_child kid = E2E_CHILD_INIT;
 static char lease_dir[512]; /* test_serve_refuses_a_bad_activity_lease's files */
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Reads what fd holds now; *open becomes false at its end. */
-static void
-sink_read(struct sink *s, int fd, bool *open)
-{
-    char buf[4096];
-    ssize_t n = read(fd, buf, sizeof(buf));
-
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
-    if (n <= 0) {
-        *open = false;
-        return;
-    }
-    s->data = realloc(s->data, s->len + (size_t)n + 1);
-    assert_non_null(s->data);
-    memcpy(s->data + s->len, buf, (size_t)n);
-    s->len += (size_t)n;
-    s->data[s->len] = '\0';
-}
-
-/* Our environment without DURATA_* (the child gets --url), then extra. */
-static void
-child_env(const char *const *extra, const char **envp)
-{
-    size_t n = 0;
-
-    for (char **e = environ; *e && n < MAX_ENV - 16; e++)
-        if (strncmp(*e, "DURATA_", 7) != 0)
-            envp[n++] = *e;
-    for (size_t i = 0; extra && extra[i] && n < MAX_ENV - 1; i++)
-        envp[n++] = extra[i];
-    envp[n] = NULL;
-}
-
-/* A pseudo-terminal 100 columns wide: its master (non-blocking) and slave. */
-static void
-open_pty(int *master, int *slave)
-{
-    struct winsize ws = {.ws_row = 24, .ws_col = 100};
-
-    *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    assert_true(*master >= 0);
-    assert_int_equal(grantpt(*master), 0);
-    assert_int_equal(unlockpt(*master), 0);
-    assert_int_equal(ioctl(*master, TIOCSWINSZ, &ws), 0);
-    fcntl(*master, F_SETFL, fcntl(*master, F_GETFL) | O_NONBLOCK);
-    *slave = open(ptsname(*master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    assert_true(*slave >= 0);
-}
-
-/* Starts DURATA_BIN args... with stdin from /dev/null, stdout to a pipe and
- * stderr to a pipe or (tty) a pseudo-terminal; env: extra "NAME=value"
- * entries or NULL. */
-static void
-child_start(struct child *ch, bool tty, const char *const *env, const char *const *args)
-{
-    const char *bin = getenv("DURATA_BIN"), *argv[32], *envp[MAX_ENV];
-    int out[2], err[2] = {-1, -1};
-    size_t n = 0;
-
-    memset(ch, 0, sizeof(*ch));
-    ch->out_fd = ch->err_fd = ch->slave = -1;
-    assert_non_null(bin);
-    argv[n++] = bin;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    child_env(env, envp);
-    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-    if (tty)
-        open_pty(&err[0], &ch->slave);
-    else
-        assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-    ch->pid = fork();
-    assert_true(ch->pid >= 0);
-    if (ch->pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-
-        dup2(null, STDIN_FILENO);
-        dup2(out[1], STDOUT_FILENO);
-        dup2(tty ? ch->slave : err[1], STDERR_FILENO);
-        execve(argv[0], (char *const *)argv, (char *const *)envp);
-        _exit(127);
-    }
-    close(out[1]);
-    if (!tty)
-        close(err[1]);
-    ch->out_fd = out[0];
-    ch->err_fd = err[0];
-    ch->out_open = ch->err_open = true;
-}
-
-/* Reads what the child wrote within timeout_ms. */
-static void
-child_pump(struct child *ch, int timeout_ms)
-{
-    struct pollfd p[2] = {{.fd = ch->out_open ? ch->out_fd : -1, .events = POLLIN},
-                          {.fd = ch->err_open ? ch->err_fd : -1, .events = POLLIN}};
-
-    if (poll(p, 2, timeout_ms) <= 0)
-        return;
-    if (p[0].revents)
-        sink_read(&ch->out, ch->out_fd, &ch->out_open);
-    if (p[1].revents)
-        sink_read(&ch->err, ch->err_fd, &ch->err_open);
-}
-
-/* Reads the child's stderr until it holds want (fails after deadline_ms). */
-static void
-child_until(struct child *ch, const char *want, int deadline_ms)
-{
-    long long end = now_ms() + deadline_ms;
-
-    while (!(ch->err.data && strstr(ch->err.data, want))) {
-        if (now_ms() > end || (!ch->out_open && !ch->err_open)) {
-            fprintf(stderr, "'%s' not seen; stderr so far:\n%s\n", want,
-                    ch->err.data ? ch->err.data : "");
-            kill(ch->pid, SIGKILL);
-            fail();
-        }
-        child_pump(ch, 50);
-    }
-}
-
-/* Reads everything until the child exits (killing it after deadline_ms)
- * and returns its exit code. */
-static int
-child_finish(struct child *ch, int deadline_ms)
-{
-    long long end = now_ms() + deadline_ms;
-    int status;
-
-    while (ch->out_open || (ch->err_open && ch->slave < 0)) {
-        if (now_ms() > end) {
-            kill(ch->pid, SIGKILL);
-            fail_msg("durata did not finish within %d ms", deadline_ms);
-        }
-        child_pump(ch, 50);
-    }
-    assert_int_equal(waitpid(ch->pid, &status, 0), ch->pid);
-    ch->pid = 0;
-    while (ch->err_open && ch->slave >= 0) { /* what the terminal still holds */
-        size_t before = ch->err.len;
-        sink_read(&ch->err, ch->err_fd, &ch->err_open);
-        if (ch->err.len == before)
-            break;
-    }
-    ch->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (!ch->out.data)
-        ch->out.data = strdup("");
-    if (!ch->err.data)
-        ch->err.data = strdup("");
-    assert_non_null(ch->out.data);
-    assert_non_null(ch->err.data);
-    return ch->code;
-}
-
-/* Kills the child if it still runs, and frees what it holds. */
-static void
-child_release(struct child *ch)
-{
-    if (ch->pid > 0) {
-        kill(ch->pid, SIGKILL);
-        (void)waitpid(ch->pid, NULL, 0);
-    }
-    if (ch->out_fd >= 0)
-        close(ch->out_fd);
-    if (ch->err_fd >= 0)
-        close(ch->err_fd);
-    if (ch->slave >= 0)
-        close(ch->slave);
-    free(ch->out.data);
-    free(ch->err.data);
-    memset(ch, 0, sizeof(*ch));
-    ch->out_fd = ch->err_fd = ch->slave = -1;
-}
-
-static void
-expect_in(const char *text, const char *want)
-{
-    if (!strstr(text, want))
-        fprintf(stderr, "'%s' not found in:\n%s\n", want, text);
-    assert_non_null(strstr(text, want));
-}
-
-static void
-expect_code(const struct child *ch, int code)
-{
-    if (ch->code != code)
-        fprintf(stderr, "exit %d (want %d)\n--- stdout:\n%s--- stderr:\n%s---\n", ch->code, code,
-                ch->out.data, ch->err.data);
-    assert_int_equal(ch->code, code);
-}
 
 /* ------------------------------------------------------------ jobs */
 
@@ -307,25 +78,25 @@ test_wait_rides_out_a_server_restart(void **state)
     port = srv.port;
     snprintf(base, sizeof(base), "%s", srv.base);
     submit_sleep(&srv, 1500, id, sizeof(id));
-    child_start(&kid, false, NULL,
-                (const char *const[]){"wait", id, "--url", base, "--timeout", "60", NULL});
+    e2e_child_start(&kid, E2E_CHILD_PLAIN, no_durata, NULL,
+                    (const char *const[]){"wait", id, "--url", base, "--timeout", "60", NULL});
     snprintf(want, sizeof(want), "%s: Running\n", id);
-    child_until(&kid, want, 20000);
+    e2e_child_until(&kid, want, 20000);
 
     assert_int_equal(e2e_stop(&srv), 0); /* SIGTERM: the server drains and exits 0 */
-    child_until(&kid, "durata wait: cannot reach the server at ", 20000);
+    e2e_child_until(&kid, "durata wait: cannot reach the server at ", 20000);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
     assert_int_equal(e2e_restart(&srv, (const char *const[]){"--listen", listen, "--activity-lease",
                                                              "1s", NULL}),
                      0);
     assert_int_equal(srv.port, port);
 
-    child_finish(&kid, CHILD_DEADLINE_MS);
-    expect_code(&kid, 0);
-    expect_in(kid.out.data, "status         Completed");
-    expect_in(kid.out.data, "\"slept_ms\":1500");
-    expect_in(kid.err.data, "durata wait: the server answers again after ");
-    child_release(&kid);
+    e2e_child_finish(&kid, E2E_CHILD_DEADLINE_MS);
+    e2e_expect_code(&kid, 0);
+    e2e_expect_in(kid.out.data, "status         Completed");
+    e2e_expect_in(kid.out.data, "\"slept_ms\":1500");
+    e2e_expect_in(kid.err.data, "durata wait: the server answers again after ");
+    e2e_child_release(&kid);
     e2e_cleanup(&srv);
 }
 
@@ -340,22 +111,22 @@ test_wait_gives_up_when_the_server_stays_away(void **state)
     assert_int_equal(e2e_start(&srv, NULL), 0);
     snprintf(base, sizeof(base), "%s", srv.base);
     submit_sleep(&srv, 60000, id, sizeof(id));
-    child_start(
-        &kid, true, NULL,
+    e2e_child_start(
+        &kid, E2E_CHILD_TTY, no_durata, NULL,
         (const char *const[]){"wait", id, "--url", base, "--unreachable-timeout", "1.5", NULL});
     snprintf(want, sizeof(want), "\r%s  Running  ", id);
-    child_until(&kid, want, 20000);
+    e2e_child_until(&kid, want, 20000);
     assert_int_equal(e2e_stop(&srv), 0);
 
-    child_finish(&kid, CHILD_DEADLINE_MS);
-    expect_code(&kid, 5);
+    e2e_child_finish(&kid, E2E_CHILD_DEADLINE_MS);
+    e2e_expect_code(&kid, 5);
     assert_string_equal(kid.out.data, "");
-    expect_in(kid.err.data, "s  server unreachable for ");
-    expect_in(kid.err.data, ", retrying: ");
-    expect_in(kid.err.data, "durata wait: gave up: the server at ");
-    expect_in(kid.err.data, " has been unreachable for 1.");
-    expect_in(kid.err.data, " may still be running (wait again)"); /* the tty writes \r\n */
-    child_release(&kid);
+    e2e_expect_in(kid.err.data, "s  server unreachable for ");
+    e2e_expect_in(kid.err.data, ", retrying: ");
+    e2e_expect_in(kid.err.data, "durata wait: gave up: the server at ");
+    e2e_expect_in(kid.err.data, " has been unreachable for 1.");
+    e2e_expect_in(kid.err.data, " may still be running (wait again)"); /* the tty writes \r\n */
+    e2e_child_release(&kid);
     e2e_cleanup(&srv);
 }
 
@@ -367,26 +138,27 @@ test_wait_without_any_server_and_bad_values(void **state)
     static const char *const bad[] = {"soon", "-1", "", "1e99"};
 
     (void)state;
-    child_start(&kid, false, NULL,
-                (const char *const[]){"wait", "x", "--url", "http://127.0.0.1:1",
-                                      "--unreachable-timeout", "30", NULL});
-    child_finish(&kid, 5000); /* not 30 s */
-    expect_code(&kid, 1);
-    expect_in(kid.err.data, "durata wait: no answer from http://127.0.0.1:1");
-    child_release(&kid);
+    e2e_child_start(&kid, E2E_CHILD_PLAIN, no_durata, NULL,
+                    (const char *const[]){"wait", "x", "--url", "http://127.0.0.1:1",
+                                          "--unreachable-timeout", "30", NULL});
+    e2e_child_finish(&kid, 5000); /* not 30 s */
+    e2e_expect_code(&kid, 1);
+    e2e_expect_in(kid.err.data, "durata wait: no answer from http://127.0.0.1:1");
+    e2e_child_release(&kid);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        child_start(&kid, false, NULL,
-                    (const char *const[]){"wait", "x", "--unreachable-timeout", bad[i], NULL});
-        child_finish(&kid, 5000);
-        expect_code(&kid, 2);
-        expect_in(kid.err.data, "--unreachable-timeout wants seconds");
-        child_release(&kid);
+        e2e_child_start(&kid, E2E_CHILD_PLAIN, no_durata, NULL,
+                        (const char *const[]){"wait", "x", "--unreachable-timeout", bad[i], NULL});
+        e2e_child_finish(&kid, 5000);
+        e2e_expect_code(&kid, 2);
+        e2e_expect_in(kid.err.data, "--unreachable-timeout wants seconds");
+        e2e_child_release(&kid);
     }
-    child_start(&kid, false, NULL, (const char *const[]){"wait", "--help", NULL});
-    child_finish(&kid, 5000);
-    expect_code(&kid, 0);
-    expect_in(kid.out.data, "--unreachable-timeout SECONDS");
-    child_release(&kid);
+    e2e_child_start(&kid, E2E_CHILD_PLAIN, no_durata, NULL,
+                    (const char *const[]){"wait", "--help", NULL});
+    e2e_child_finish(&kid, 5000);
+    e2e_expect_code(&kid, 0);
+    e2e_expect_in(kid.out.data, "--unreachable-timeout SECONDS");
+    e2e_child_release(&kid);
 }
 
 /* ------------------------------------------------------------ --activity-lease */
@@ -442,12 +214,12 @@ test_serve_refuses_a_bad_activity_lease(void **state)
             args[n++] = config;
         }
         args[n] = NULL;
-        child_start(&kid, false, env, args);
-        child_finish(&kid, 10000);
-        expect_code(&kid, 2);
-        expect_in(kid.err.data, cases[i].message);
+        e2e_child_start(&kid, E2E_CHILD_PLAIN, no_durata, env, args);
+        e2e_child_finish(&kid, 10000);
+        e2e_expect_code(&kid, 2);
+        e2e_expect_in(kid.err.data, cases[i].message);
         assert_string_equal(kid.out.data, ""); /* never "listening on" */
-        child_release(&kid);
+        e2e_child_release(&kid);
     }
     unlink(config);
     assert_int_equal(rmdir(lease_dir), 0); /* no store was created */
@@ -520,7 +292,7 @@ teardown(void **state)
     char path[600];
 
     (void)state;
-    child_release(&kid);
+    e2e_child_release(&kid);
     e2e_cleanup(&srv);
     unsetenv("DURATA_ACTIVITY_LEASE");
     if (lease_dir[0]) {

@@ -53,28 +53,19 @@ write_file(const char *name, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the pid a script wrote into <dir>/<name> (waiting for it). */
 static pid_t
 read_pid(const char *name)
 {
     char path[700], buf[32] = {0};
-    int64_t end = now_ms() + 10000;
+    int64_t end = e2e_now_ms() + 10000;
     FILE *f;
 
     bool got = false;
 
     in_dir(path, sizeof(path), name);
     /* The script may have created the file but not written it yet. */
-    while (!got && now_ms() < end) {
+    while (!got && e2e_now_ms() < end) {
         if ((f = fopen(path, "r"))) {
             got = fgets(buf, sizeof(buf), f) && strchr(buf, '\n');
             fclose(f);
@@ -109,10 +100,10 @@ process_is_gone(pid_t pid)
 static bool
 wait_gone(pid_t pid, int timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = e2e_now_ms() + timeout_ms;
 
     while (!process_is_gone(pid)) {
-        if (now_ms() > end)
+        if (e2e_now_ms() > end)
             return false;
         usleep(20000);
     }
@@ -312,14 +303,14 @@ static void
 test_timeout_fails_the_job_and_kills_the_group(void **state)
 {
     const json_t *err;
-    int64_t t0 = now_ms();
+    int64_t t0 = e2e_now_ms();
     json_t *job;
     char *id;
 
     (void)state;
     id = jb_submit(&conf_srv, "{\"job_type\":\"slow\"}");
     jb_wait_status(&conf_srv, id, "failed", 15000);
-    assert_true(now_ms() - t0 < 10000);
+    assert_true(e2e_now_ms() - t0 < 10000);
     job = jb_get(&conf_srv, id, NULL);
     err = json_object_get(job, "error");
     assert_string_equal(jb_str(err, "type"), "CommandTimedOut");
