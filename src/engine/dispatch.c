@@ -121,13 +121,14 @@ dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind)
 
 /* Appends an instance id to the orchestration queue; d->mu held. */
 static void
-queue_instance(struct dt_dispatcher *d, const char *id)
+queue_node(struct dt_dispatcher *d, const char *id, bool direct)
 {
     size_t len = strlen(id);
     struct dt_id_node *node = malloc(sizeof(*node) + len + 1);
-    if (!node)
-        return; /* the lock expires and the instance is claimed again */
+    if (!node)  /* a lock expires and the instance is claimed again; tasks */
+        return; /* whose results waited run again when their leases do */
     node->next = NULL;
+    node->direct = direct;
     memcpy(node->id, id, len + 1);
     if (d->orch_tail)
         d->orch_tail->next = node;
@@ -138,11 +139,25 @@ queue_instance(struct dt_dispatcher *d, const char *id)
     pthread_cond_signal(&d->orch_cv);
 }
 
+static void
+queue_instance(struct dt_dispatcher *d, const char *id)
+{
+    queue_node(d, id, false);
+}
+
 void
 dt_dispatcher_push_instance(struct dt_dispatcher *d, const char *id)
 {
     pthread_mutex_lock(&d->mu);
     queue_instance(d, id);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void
+dt_dispatcher_push_direct(struct dt_dispatcher *d, const char *id)
+{
+    pthread_mutex_lock(&d->mu);
+    queue_node(d, id, true);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -359,7 +374,10 @@ orch_worker_main(void *arg)
         if (!d->orch_head)
             d->orch_tail = NULL;
         pthread_mutex_unlock(&d->mu);
-        dt_step_execute(d->hub, node->id);
+        if (node->direct)
+            dt_step_run_direct(d->hub, node->id);
+        else
+            dt_step_execute(d->hub, node->id);
         free(node);
         pthread_mutex_lock(&d->mu);
         d->orch_inflight--;

@@ -30,6 +30,7 @@ enum dt_wake { DT_WAKE_ORCH = 1, DT_WAKE_ACT = 2, DT_WAKE_ALL = 3 };
 
 struct dt_id_node {
     struct dt_id_node *next;
+    bool direct; /* step with the results waiting in the hub's direct.h */
     char id[];
 };
 
@@ -78,6 +79,10 @@ bool dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind);
 /* Queues work a commit pre-claimed for this node. */
 void dt_dispatcher_push_instance(struct dt_dispatcher *d, const char *id);
 void dt_dispatcher_push_task(struct dt_dispatcher *d, struct dt_task *task);
+/* Queues a direct step of id (dt_step_run_direct) for an orchestration
+ * thread; always queued, even past the queue's capacity, since results
+ * wait on it. */
+void dt_dispatcher_push_direct(struct dt_dispatcher *d, const char *id);
 
 /* Single-threaded mode: claim and process work in the caller's thread. */
 int dt_dispatcher_run_pending(struct dt_dispatcher *d, int max_items);

@@ -13,7 +13,6 @@ struct dt_hentry {
     char *id;
     char *execution_id;
     int64_t updated_ms;
-    size_t open_tasks; /* activity tasks scheduled without a result yet */
     struct dt_event_list events;
 };
 
@@ -80,28 +79,12 @@ find(struct dt_hcache *c, const char *id)
 }
 
 bool
-dt_hcache_open_tasks(struct dt_hcache *c, const char *id, size_t *open)
+dt_hcache_has(struct dt_hcache *c, const char *id)
 {
     pthread_mutex_lock(&c->mu);
-    struct dt_hentry *e = find(c, id);
-    if (e)
-        *open = e->open_tasks;
+    bool found = find(c, id) != NULL;
     pthread_mutex_unlock(&c->mu);
-    return e != NULL;
-}
-
-static size_t
-count_open_tasks(const struct dt_event_list *l)
-{
-    size_t open = 0;
-    for (size_t i = 0; i < l->count; i++) {
-        enum durata_event_type t = l->items[i]->type;
-        if (t == DURATA_EV_TASK_SCHEDULED)
-            open++;
-        else if ((t == DURATA_EV_TASK_COMPLETED || t == DURATA_EV_TASK_FAILED) && open)
-            open--;
-    }
-    return open;
+    return found;
 }
 
 bool
@@ -154,7 +137,6 @@ dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id, int
         return;
     }
     e->updated_ms = updated_ms;
-    e->open_tasks = count_open_tasks(l);
     e->events = *l;
     *l = (struct dt_event_list){0};
     pthread_mutex_lock(&c->mu);

@@ -38,9 +38,8 @@ struct dt_hcache {
 void dt_hcache_init(struct dt_hcache *c, size_t max_entries, size_t max_events);
 void dt_hcache_release(struct dt_hcache *c);
 
-/* Whether an entry for id is in the cache now (not taken by a step), and
- * then how many activity tasks its history scheduled without a result. */
-bool dt_hcache_open_tasks(struct dt_hcache *c, const char *id, size_t *open);
+/* Whether an entry for id is in the cache now (not taken by a step). */
+bool dt_hcache_has(struct dt_hcache *c, const char *id);
 
 /* Takes the entry for id out of the cache when it matches execution_id and
  * updated_ms; its events move into *out (appended; out must be empty) and

@@ -319,6 +319,7 @@ durata_hub_open(struct durata_hub **out, const struct durata_hub_options *o)
     dt_committer_init(&hub->committer, hub->store, dt_hub_after_commit, hub);
     dt_dispatcher_init(&hub->dispatcher, hub);
     dt_hcache_init(&hub->hcache, 4096, 1 << 20);
+    dt_direct_init(&hub->direct);
     *out = hub;
     return 0;
 out_free:
@@ -363,6 +364,7 @@ durata_hub_stop(struct durata_hub *hub)
         return;
     dt_dispatcher_stop(&hub->dispatcher);
     dt_committer_stop(&hub->committer);
+    dt_direct_drop_all(&hub->direct); /* no thread is left to step them */
     pthread_mutex_lock(&hub->mu);
     hub->started = false;
     pthread_cond_broadcast(&hub->progress_cv);
@@ -377,6 +379,7 @@ durata_hub_close(struct durata_hub *hub)
     durata_hub_stop(hub);
     dt_dispatcher_release(&hub->dispatcher);
     dt_hcache_release(&hub->hcache);
+    dt_direct_release(&hub->direct);
     dt_committer_release(&hub->committer);
     dt_store_close(hub->store);
     registry_release(&hub->orchestrators);

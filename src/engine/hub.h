@@ -15,6 +15,7 @@
 
 #include "durata.h"
 #include "engine/committer.h"
+#include "engine/direct.h"
 #include "engine/dispatch.h"
 #include "engine/hcache.h"
 #include "store/store.h"
@@ -47,6 +48,7 @@ struct durata_hub {
     struct dt_committer committer;
     struct dt_dispatcher dispatcher;
     struct dt_hcache hcache;
+    struct dt_direct direct;
 
     pthread_mutex_t mu;
     pthread_cond_t progress_cv;   /* broadcast after batches holding steps */

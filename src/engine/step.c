@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "engine/actions.h"
 #include "engine/activity.h"
+#include "engine/direct.h"
 #include "engine/hub.h"
 #include "runtime/replay.h"
 
@@ -41,8 +42,8 @@ struct step_ctx {
     struct dt_write *w;           /* the unit being built; owned */
     bool started;                 /* an ExecutionStarted is in past or fresh */
     bool terminated;
-    bool resumed;     /* events recorded while suspended await a replay */
-    bool extra_taken; /* the one inbox message not stored (id 0) was used */
+    bool resumed;        /* events recorded while suspended await a replay */
+    size_t extras_taken; /* inbox messages not stored (id 0) that were used */
 };
 
 static const struct dt_event *
@@ -59,7 +60,7 @@ consume(struct step_ctx *s, const struct dt_msg *m)
 {
     struct dt_step *st = &s->w->u.step;
     if (m->id == 0) { /* not in the store: nothing to delete */
-        s->extra_taken = true;
+        s->extras_taken++;
         return 0;
     }
     int64_t *p = realloc(st->consumed, (st->n_consumed + 1) * sizeof(*p));
@@ -264,14 +265,14 @@ load(struct step_ctx *s, const char *id)
 }
 
 /* A step's write with what the cache needs once it committed, and for a
- * step that carries an activity result, the result to send the usual way
- * if the step loses its race. */
+ * direct step (one that carries activity results), those results, to send
+ * the usual way if the step loses its race. */
 struct step_req {
     struct dt_commit_req req; /* first: the committer hands back &req */
     struct durata_hub *hub;
     struct dt_event_list past;
-    struct dt_msg *fallback;
-    int64_t task_row_id;
+    bool direct;
+    struct dt_direct_list results;
 };
 
 /* The step a unit carries: a Step, or a Create's first step. */
@@ -307,34 +308,49 @@ step_committed(struct dt_commit_req *req, int rc)
     dt_event_list_release(&sr->past);
 }
 
-/* Once durable (or failed): the request is done. A step that lost its race
- * hands its activity result on (ENOTFOUND: the task had a result already). */
+/* Delivers each result the usual way (see dt_activity_send_result). */
+static void
+send_each(struct durata_hub *hub, struct dt_direct_list *l, bool from_callback)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        dt_activity_send_result(hub, l->items[i].task_row_id, l->items[i].result, from_callback);
+        l->items[i].result = NULL;
+    }
+    dt_direct_list_release(l);
+}
+
+/* Once durable (or failed): the request is done. A direct step that lost
+ * its race (or found one of its tasks finished already) hands its results
+ * on one by one; then results that came meanwhile get the next step, on an
+ * orchestration thread. */
 static void
 step_done(struct dt_commit_req *req, int rc)
 {
     struct step_req *sr = (struct step_req *)req;
-    if (rc == 0 && sr->fallback)
-        atomic_fetch_add(&sr->hub->n_direct_results, 1);
-    if (rc < 0 && sr->fallback && rc != DURATA_ENOTFOUND) {
-        dt_activity_send_result(sr->hub, sr->task_row_id, sr->fallback, true);
-        sr->fallback = NULL;
-    } else if (rc < 0 && rc != DURATA_ECONFLICT && rc != DURATA_ENOTFOUND) {
-        dt_log(DT_LOG_WARN, "step write failed", "instanceId", req->unit->u.step.instance_id,
-               "error", durata_strerror(rc), NULL);
-    }
-    dt_msg_free(sr->fallback);
+    const char *id = req->unit->u.step.instance_id;
+    if (rc == 0 && sr->direct)
+        atomic_fetch_add(&sr->hub->n_direct_results, sr->results.count);
+    if (rc < 0 && rc != DURATA_ECONFLICT && rc != DURATA_ENOTFOUND)
+        dt_log(DT_LOG_WARN, "step write failed", "instanceId", id, "error", durata_strerror(rc),
+               NULL);
+    if (rc < 0)
+        send_each(sr->hub, &sr->results, true);
+    if (sr->direct && dt_direct_done(&sr->hub->direct, id))
+        dt_dispatcher_push_direct(&sr->hub->dispatcher, id);
+    dt_direct_list_release(&sr->results);
     dt_event_list_release(&sr->past); /* when the commit never ran */
     dt_write_free(req->unit);
     free(sr);
 }
 
-/* Queues the step's write; the history read for it goes along. With a
- * fallback (taken on success), returns false when it could not queue. */
+/* Queues the step's write; the history read for it goes along, and for a
+ * direct step its results (taken when it returns true). false: could not
+ * queue (a direct step's results stay the caller's). */
 static bool
-submit(struct step_ctx *s, struct dt_msg *fallback, int64_t task_row_id)
+submit(struct step_ctx *s, struct dt_direct_list *results)
 {
     struct step_req *sr = calloc(1, sizeof(*sr));
-    if (!sr && fallback)
+    if (!sr && results)
         return false;
     if (!sr) {
         dt_committer_submit_free(&s->hub->committer, s->w);
@@ -346,8 +362,11 @@ submit(struct step_ctx *s, struct dt_msg *fallback, int64_t task_row_id)
     sr->req.done = step_done;
     sr->hub = s->hub;
     sr->past = s->past;
-    sr->fallback = fallback;
-    sr->task_row_id = task_row_id;
+    if (results) {
+        sr->direct = true;
+        sr->results = *results;
+        *results = (struct dt_direct_list){0};
+    }
     s->past = (struct dt_event_list){0};
     s->w = NULL;
     dt_committer_submit(&s->hub->committer, &sr->req);
@@ -442,7 +461,7 @@ dt_step_execute(struct durata_hub *hub, const char *instance_id)
         rc = build(&s, instance_id);
     }
     if (rc == 0) {
-        submit(&s, NULL, 0);
+        submit(&s, NULL);
     } else if (rc != DURATA_ENOTFOUND) {
         /* The lock expires and the step is tried again. */
         dt_log(DT_LOG_ERROR, "orchestration step failed", "instanceId", instance_id, "error",
@@ -461,7 +480,7 @@ dt_step_first(struct durata_hub *hub, struct dt_write *w)
         (rc = begin_unit(&s, cr->inst->id)) < 0 || (rc = process(&s)) < 0)
         goto out;
     struct durata_instance *state = dt_instance_clone(s.w->u.step.state);
-    rc = !state ? DURATA_ENOMEM : !s.extra_taken ? DURATA_ECONFLICT : 0;
+    rc = !state ? DURATA_ENOMEM : s.extras_taken != 1 ? DURATA_ECONFLICT : 0;
     if (rc < 0) {
         durata_instance_free(state);
         goto out;
@@ -490,30 +509,64 @@ dt_step_commit_create(struct durata_hub *hub, struct dt_write *w)
     return rc;
 }
 
-bool
-dt_step_deliver(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result)
+/* Builds and queues one optimistic step carrying results (taken when it
+ * returns true). */
+static bool
+step_with_results(struct durata_hub *hub, const char *id, struct dt_direct_list *results)
 {
-    const char *id = result->instance_id;
-    size_t open;
-    /* Not stepped here lately, or a step holds it now; or other results are
-     * due too (a fan-out), which one step through the inbox takes together. */
-    if (!dt_hcache_open_tasks(&hub->hcache, id, &open) || open > 1)
-        return false;
     struct step_ctx s = {.hub = hub, .now = dt_hub_now(hub)};
     bool taken = false;
-    if (load(&s, id) < 0 || s.inst->status != DURATA_RUNNING || !s.inst->execution_id ||
-        push_extra(&s, result) < 0 || begin_unit(&s, id) < 0 || process(&s) < 0 || !s.extra_taken)
+    if (load(&s, id) < 0 || s.inst->status != DURATA_RUNNING || !s.inst->execution_id)
+        goto out;
+    for (size_t i = 0; i < results->count; i++)
+        if (push_extra(&s, results->items[i].result) < 0)
+            goto out;
+    if (begin_unit(&s, id) < 0 || process(&s) < 0 || s.extras_taken != results->count)
         goto out;
     struct dt_step *st = &s.w->u.step;
     st->optimistic = true;
     st->now_ms = s.now;
     st->expect_updated_ms = s.inst->updated_ms;
-    st->done_task_row_id = task_row_id;
-    if (!(st->expect_execution_id = strdup(s.inst->execution_id)))
+    st->done_tasks = calloc(results->count, sizeof(*st->done_tasks));
+    if (!st->done_tasks || !(st->expect_execution_id = strdup(s.inst->execution_id)))
         goto out;
+    for (size_t i = 0; i < results->count; i++)
+        st->done_tasks[i] = results->items[i].task_row_id;
+    st->n_done_tasks = results->count;
     atomic_fetch_add(&hub->n_steps, 1);
-    taken = submit(&s, result, task_row_id);
+    taken = submit(&s, results);
 out:
     ctx_release(&s);
     return taken;
+}
+
+void
+dt_step_run_direct(struct durata_hub *hub, const char *id)
+{
+    for (;;) {
+        struct dt_direct_list results = {0};
+        dt_direct_take(&hub->direct, id, &results);
+        if (results.count && step_with_results(hub, id, &results))
+            return; /* step_done goes on from here */
+        send_each(hub, &results, false);
+        if (!dt_direct_done(&hub->direct, id))
+            return;
+    }
+}
+
+bool
+dt_step_deliver(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result)
+{
+    const char *id = result->instance_id;
+    /* A direct step of this instance is under way: go with the next one. */
+    int rc = dt_direct_add(&hub->direct, id, task_row_id, result, false);
+    if (rc == DT_DIRECT_JOINED)
+        return true;
+    /* Not stepped here lately, or a locked step holds it now. */
+    if (rc < 0 || !dt_hcache_has(&hub->hcache, id))
+        return false;
+    rc = dt_direct_add(&hub->direct, id, task_row_id, result, true);
+    if (rc == DT_DIRECT_OPENED)
+        dt_step_run_direct(hub, id);
+    return rc > 0;
 }

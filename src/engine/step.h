@@ -36,9 +36,15 @@ DURATA_MUST_CHECK int dt_step_first(struct durata_hub *hub, struct dt_write *w);
 int dt_step_commit_create(struct durata_hub *hub, struct dt_write *w);
 
 /* Writes an activity result (task row task_row_id) together with the step
- * it wakes, when this hub stepped the instance last and nothing holds it:
- * true when it took result (written one way or another, freed later);
- * false when the caller must deliver result as usual. */
+ * it wakes, when this hub stepped the instance last and nothing holds it
+ * (its history is cached here): results that arrive while such a step is
+ * built or committed go together with the next one (direct.h). true when
+ * it took result (written one way or another, freed later); false when
+ * the caller must deliver result as usual. */
 bool dt_step_deliver(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result);
+
+/* Steps instance id with the results waiting for it (direct.h), until none
+ * is left or one step is queued (whose completion goes on). */
+void dt_step_run_direct(struct durata_hub *hub, const char *id);
 
 #endif

@@ -547,8 +547,11 @@ step_apply(struct dt_sq_conn *c, struct dt_step *s)
         return DURATA_EINVAL;
     if ((rc = step_lock_and_state(c, s)) < 0)
         return rc;
-    if (s->done_task_row_id && (rc = task_delete(c, s->done_task_row_id)) < 0)
-        return rc;
+    if (s->n_done_tasks && !s->done_tasks)
+        return DURATA_EINVAL;
+    for (size_t i = 0; i < s->n_done_tasks; i++)
+        if ((rc = task_delete(c, s->done_tasks[i])) < 0)
+            return rc;
     return step_apply_rest(c, s);
 }
 

@@ -155,7 +155,8 @@ struct dt_step {
     int64_t now_ms;            /* optimistic: a lock expired by then is free */
     int64_t expect_updated_ms; /* optimistic: the row as the step read it */
     char *expect_execution_id;
-    int64_t done_task_row_id;
+    int64_t *done_tasks;
+    size_t n_done_tasks;
 };
 
 /* Task done: deletes task row task_row_id and delivers result (dropped

@@ -51,6 +51,7 @@ step_release(struct dt_step *s)
     free(s->creates);
     free(s->task_claim.owner);
     free(s->expect_execution_id);
+    free(s->done_tasks);
 }
 
 static void

@@ -2,9 +2,10 @@
  * test_shortcuts.c — the two ways a running hub skips the inbox (step.h):
  * a start writes the instance's first step with it, and an activity result
  * is written with the step it wakes. Checks what each must show: the
- * first step is there when durata_start returns; a sequence costs half the
- * write units; and results racing with external events are each applied
- * exactly once, whichever way they went.
+ * first step is there when durata_start returns; a sequence's results all
+ * go direct; a fan-out's results share direct steps; and results racing
+ * with external events are each applied exactly once, whichever way they
+ * went.
  */
 #include "support_engine.h"
 
@@ -20,6 +21,8 @@
 #include <time.h>
 
 #define ROUNDS 10
+#define FAN 10
+#define FANS 20
 
 static int64_t
 wall_clock(void *arg)
@@ -64,6 +67,29 @@ orch_gated(struct durata_orch *o, void *arg)
     return DURATA_DONE;
 }
 
+/* FAN activities at once (Echo of 1..FAN); completes with their sum. */
+static enum durata_orch_result
+orch_fan(struct durata_orch *o, void *arg)
+{
+    struct durata_task *tasks[FAN];
+    long long sum = 0;
+    char in[16];
+
+    (void)arg;
+    for (int i = 0; i < FAN; i++) {
+        snprintf(in, sizeof(in), "%d", i + 1);
+        tasks[i] = durata_call_activity(o, "Echo", in, NULL);
+    }
+    struct durata_task *all = durata_when_all(o, tasks, FAN);
+    if (!durata_await(o, all))
+        return DURATA_YIELD;
+    for (int i = 0; i < FAN; i++)
+        sum += strtoll(durata_task_result(tasks[i]), NULL, 10);
+    snprintf(in, sizeof(in), "%lld", sum);
+    durata_orch_complete(o, in);
+    return DURATA_DONE;
+}
+
 /* ROUNDS activities one after the other, then waits for "done". */
 static enum durata_orch_result
 orch_rounds(struct durata_orch *o, void *arg)
@@ -96,6 +122,7 @@ setup(void **state)
         eng_act(e, "Echo", act_echo, NULL);
         eng_orch(e, "Gated", orch_gated, NULL);
         eng_orch(e, "Rounds", orch_rounds, NULL);
+        eng_orch(e, "Fan", orch_fan, NULL);
         assert_int_equal(durata_hub_start(e->hub), 0);
     }
     atomic_store(&gate_open, false);
@@ -158,6 +185,36 @@ test_a_sequence_takes_one_write_per_activity(void **state)
     assert_int_equal(after.steps - before.steps, 1 + ROUNDS + 1);
 }
 
+/* Results of a fan-out arrive together: they join the direct step under
+ * way and share the next one, each applied exactly once. Through the inbox
+ * none of them (but a last one) would be direct. */
+static void
+test_fan_out_results_share_direct_steps(void **state)
+{
+    struct eng *e = *state;
+    struct durata_hub_stats before, after;
+    char id[257], name[32];
+
+    durata_hub_get_stats(e->hub, &before);
+    for (int n = 0; n < FANS; n++) {
+        snprintf(name, sizeof(name), "fan-%d", n);
+        eng_start(e, "Fan", name, NULL, id);
+    }
+    for (int n = 0; n < FANS; n++) {
+        snprintf(name, sizeof(name), "fan-%d", n);
+        wait_completed(e, name);
+        struct durata_instance *inst = eng_get(e, name);
+        assert_string_equal(inst->output, "55");
+        durata_instance_free(inst);
+        assert_int_equal(eng_history_count(e, name, DURATA_EV_TASK_SCHEDULED), FAN);
+        assert_int_equal(eng_history_count(e, name, DURATA_EV_TASK_COMPLETED), FAN);
+    }
+    durata_hub_get_stats(e->hub, &after);
+    assert_int_equal(after.activities - before.activities, FANS * FAN);
+    assert_true(after.direct_results - before.direct_results >= FANS * FAN / 2);
+    assert_true(after.steps - before.steps < (uint64_t)FANS * (1 + FAN));
+}
+
 struct raiser {
     struct durata_hub *hub;
     const char *id;
@@ -216,6 +273,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_a_sequence_takes_one_write_per_activity, setup,
                                         eng_teardown),
         cmocka_unit_test_setup_teardown(test_results_racing_events_apply_once, setup, eng_teardown),
+        cmocka_unit_test_setup_teardown(test_fan_out_results_share_direct_steps, setup,
+                                        eng_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "fixtures.h"
 #include <stdlib.h>
+#include <string.h>
 
 /* An optimistic step on id that appends one event at `base` and writes the
  * instance Running at now_ms, expecting the row last updated at expect_ms. */
@@ -53,6 +54,16 @@ add_task(struct dt_store *s, const char *id)
     row = w->u.step.tasks.items[0]->id;
     dt_write_free(w);
     return row;
+}
+
+/* Makes the step finish the tasks rows[0..n). */
+static void
+finish_tasks(struct dt_write *w, const int64_t *rows, size_t n)
+{
+    w->u.step.done_tasks = calloc(n, sizeof(*rows));
+    assert_non_null(w->u.step.done_tasks);
+    memcpy(w->u.step.done_tasks, rows, n * sizeof(*rows));
+    w->u.step.n_done_tasks = n;
 }
 
 static int64_t
@@ -108,22 +119,25 @@ test_optimistic_step_waits_for_a_held_lock(void **state)
 }
 
 static void
-test_step_finishes_its_task_once(void **state)
+test_step_finishes_its_tasks_once(void **state)
 {
     struct fx *fx = *state;
     struct dt_write *w;
-    int64_t row;
+    int64_t rows[2];
 
     assert_int_equal(fx_create(fx->s, "t", "T", 1000), 0);
-    row = add_task(fx->s, "t");
+    rows[0] = add_task(fx->s, "t");
+    rows[1] = add_task(fx->s, "t");
     w = optimistic_step(fx->s, "t", 0, 2000, 1000);
-    w->u.step.done_task_row_id = row;
+    finish_tasks(w, rows, 2);
     assert_int_equal(fx_commit1(fx->s, w), 0);
     assert_int_equal(task_count(fx->s), 0);
-    /* A second result for the same task changes nothing. */
+    /* A second result for one of them changes nothing, the other one with it. */
+    rows[1] = add_task(fx->s, "t");
     w = optimistic_step(fx->s, "t", 1, 3000, 2000);
-    w->u.step.done_task_row_id = row;
+    finish_tasks(w, rows, 2);
     assert_int_equal(fx_commit1(fx->s, w), DURATA_ENOTFOUND);
+    assert_int_equal(task_count(fx->s), 1);
     assert_int_equal(fx_history_len(fx->s, "t"), 1);
     struct durata_instance *inst = fx_get(fx->s, "t");
     assert_int_equal(inst->updated_ms, 2000);
@@ -194,7 +208,7 @@ test_create_with_first_step_refuses_a_start_message(void **state)
 const struct CMUnitTest contract_step_tests[] = {
     T(test_optimistic_step_applies_only_to_the_row_it_read),
     T(test_optimistic_step_waits_for_a_held_lock),
-    T(test_step_finishes_its_task_once),
+    T(test_step_finishes_its_tasks_once),
     T(test_create_writes_its_first_step),
     T(test_create_with_first_step_refuses_a_start_message),
 };
