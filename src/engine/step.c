@@ -557,16 +557,18 @@ dt_step_run_direct(struct durata_hub *hub, const char *id)
 bool
 dt_step_deliver(struct durata_hub *hub, int64_t task_row_id, struct dt_msg *result)
 {
-    const char *id = result->instance_id;
+    /* A copy: once added, result belongs to whichever step writes it. */
+    char *id = strdup(result->instance_id);
+    if (!id)
+        return false;
     /* A direct step of this instance is under way: go with the next one. */
     int rc = dt_direct_add(&hub->direct, id, task_row_id, result, false);
-    if (rc == DT_DIRECT_JOINED)
-        return true;
-    /* Not stepped here lately, or a locked step holds it now. */
-    if (rc < 0 || !dt_hcache_has(&hub->hcache, id))
-        return false;
-    rc = dt_direct_add(&hub->direct, id, task_row_id, result, true);
+    /* Else, unless a locked step holds it now or it was not stepped here
+     * lately (its history is not cached), step it directly. */
+    if (rc == DT_DIRECT_REFUSED && dt_hcache_has(&hub->hcache, id))
+        rc = dt_direct_add(&hub->direct, id, task_row_id, result, true);
     if (rc == DT_DIRECT_OPENED)
         dt_step_run_direct(hub, id);
+    free(id);
     return rc > 0;
 }
