@@ -153,12 +153,15 @@ dt_dispatcher_push_instance(struct dt_dispatcher *d, const char *id)
     pthread_mutex_unlock(&d->mu);
 }
 
-void
+bool
 dt_dispatcher_push_direct(struct dt_dispatcher *d, const char *id)
 {
     pthread_mutex_lock(&d->mu);
-    queue_node(d, id, true);
+    bool queued = d->running && !d->draining;
+    if (queued)
+        queue_node(d, id, true);
     pthread_mutex_unlock(&d->mu);
+    return queued;
 }
 
 void

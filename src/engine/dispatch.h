@@ -80,9 +80,9 @@ bool dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind);
 void dt_dispatcher_push_instance(struct dt_dispatcher *d, const char *id);
 void dt_dispatcher_push_task(struct dt_dispatcher *d, struct dt_task *task);
 /* Queues a direct step of id (dt_step_run_direct) for an orchestration
- * thread; always queued, even past the queue's capacity, since results
- * wait on it. */
-void dt_dispatcher_push_direct(struct dt_dispatcher *d, const char *id);
+ * thread, even past the queue's capacity since results wait on it; false
+ * (nothing queued) once the workers are draining: they may be gone. */
+bool dt_dispatcher_push_direct(struct dt_dispatcher *d, const char *id);
 
 /* Single-threaded mode: claim and process work in the caller's thread. */
 int dt_dispatcher_run_pending(struct dt_dispatcher *d, int max_items);

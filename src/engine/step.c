@@ -319,10 +319,22 @@ send_each(struct durata_hub *hub, struct dt_direct_list *l, bool from_callback)
     dt_direct_list_release(l);
 }
 
+/* Delivers every result waiting for id the usual way, until none is left
+ * (from a commit callback). */
+static void
+send_waiting(struct durata_hub *hub, const char *id)
+{
+    do {
+        struct dt_direct_list l = {0};
+        dt_direct_take(&hub->direct, id, &l);
+        send_each(hub, &l, true);
+    } while (dt_direct_done(&hub->direct, id));
+}
+
 /* Once durable (or failed): the request is done. A direct step that lost
  * its race (or found one of its tasks finished already) hands its results
  * on one by one; then results that came meanwhile get the next step, on an
- * orchestration thread. */
+ * orchestration thread, or the usual way once the hub is stopping. */
 static void
 step_done(struct dt_commit_req *req, int rc)
 {
@@ -335,8 +347,9 @@ step_done(struct dt_commit_req *req, int rc)
                NULL);
     if (rc < 0)
         send_each(sr->hub, &sr->results, true);
-    if (sr->direct && dt_direct_done(&sr->hub->direct, id))
-        dt_dispatcher_push_direct(&sr->hub->dispatcher, id);
+    if (sr->direct && dt_direct_done(&sr->hub->direct, id) &&
+        !dt_dispatcher_push_direct(&sr->hub->dispatcher, id))
+        send_waiting(sr->hub, id); /* the hub is stopping */
     dt_direct_list_release(&sr->results);
     dt_event_list_release(&sr->past); /* when the commit never ran */
     dt_write_free(req->unit);

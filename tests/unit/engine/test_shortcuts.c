@@ -49,6 +49,20 @@ act_gated(struct durata_activity *a, void *arg)
     durata_activity_complete(a, durata_activity_input(a));
 }
 
+static atomic_int slow_running;
+
+/* Echo after ~30 ms, whether or not the hub is stopping. */
+static void
+act_slow_echo(struct durata_activity *a, void *arg)
+{
+    struct timespec ts = {0, 30000000};
+
+    (void)arg;
+    atomic_fetch_add(&slow_running, 1);
+    nanosleep(&ts, NULL);
+    durata_activity_complete(a, durata_activity_input(a));
+}
+
 static void
 act_echo(struct durata_activity *a, void *arg)
 {
@@ -67,7 +81,8 @@ orch_gated(struct durata_orch *o, void *arg)
     return DURATA_DONE;
 }
 
-/* FAN activities at once (Echo of 1..FAN); completes with their sum. */
+/* FAN activities at once (arg names the activity, Echo of 1..FAN);
+ * completes with their sum. */
 static enum durata_orch_result
 orch_fan(struct durata_orch *o, void *arg)
 {
@@ -75,10 +90,9 @@ orch_fan(struct durata_orch *o, void *arg)
     long long sum = 0;
     char in[16];
 
-    (void)arg;
     for (int i = 0; i < FAN; i++) {
         snprintf(in, sizeof(in), "%d", i + 1);
-        tasks[i] = durata_call_activity(o, "Echo", in, NULL);
+        tasks[i] = durata_call_activity(o, (const char *)arg, in, NULL);
     }
     struct durata_task *all = durata_when_all(o, tasks, FAN);
     if (!durata_await(o, all))
@@ -122,10 +136,13 @@ setup(void **state)
         eng_act(e, "Echo", act_echo, NULL);
         eng_orch(e, "Gated", orch_gated, NULL);
         eng_orch(e, "Rounds", orch_rounds, NULL);
-        eng_orch(e, "Fan", orch_fan, NULL);
+        eng_orch(e, "Fan", orch_fan, "Echo");
+        eng_orch(e, "SlowFan", orch_fan, "SlowEcho");
+        eng_act(e, "SlowEcho", act_slow_echo, NULL);
         assert_int_equal(durata_hub_start(e->hub), 0);
     }
     atomic_store(&gate_open, false);
+    atomic_store(&slow_running, 0);
     return rc;
 }
 
@@ -215,6 +232,41 @@ test_fan_out_results_share_direct_steps(void **state)
     assert_true(after.steps - before.steps < (uint64_t)FANS * (1 + FAN));
 }
 
+/* Results that arrive while the hub stops are written before it has
+ * stopped (none waits on a thread that is gone): after a restart every
+ * fan-out completes long before the 30 s lease of a lost task would let
+ * it run again. */
+static void
+test_results_during_stop_are_not_stranded(void **state)
+{
+    struct eng *e = *state;
+    struct durata_hub_options o = {.clock = wall_clock};
+    char id[257], name[32];
+
+    for (int n = 0; n < 4; n++) {
+        snprintf(name, sizeof(name), "stop-%d", n);
+        eng_start(e, "SlowFan", name, NULL, id);
+    }
+    for (int i = 0; i < 5000 && atomic_load(&slow_running) < 4; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    durata_hub_stop(e->hub); /* activities in flight finish meanwhile */
+    eng_reopen(e, &o);
+    eng_act(e, "SlowEcho", act_slow_echo, NULL);
+    eng_orch(e, "SlowFan", orch_fan, "SlowEcho");
+    assert_int_equal(durata_hub_start(e->hub), 0);
+    for (int n = 0; n < 4; n++) {
+        struct durata_instance *inst = NULL;
+        snprintf(name, sizeof(name), "stop-%d", n);
+        assert_int_equal(durata_wait(e->hub, name, 10000, &inst), 0);
+        assert_int_equal(inst->status, DURATA_COMPLETED);
+        assert_string_equal(inst->output, "55");
+        durata_instance_free(inst);
+        assert_int_equal(eng_history_count(e, name, DURATA_EV_TASK_COMPLETED), FAN);
+    }
+}
+
 struct raiser {
     struct durata_hub *hub;
     const char *id;
@@ -274,6 +326,8 @@ main(void)
                                         eng_teardown),
         cmocka_unit_test_setup_teardown(test_results_racing_events_apply_once, setup, eng_teardown),
         cmocka_unit_test_setup_teardown(test_fan_out_results_share_direct_steps, setup,
+                                        eng_teardown),
+        cmocka_unit_test_setup_teardown(test_results_during_stop_are_not_stranded, setup,
                                         eng_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
