@@ -159,6 +159,9 @@ struct durata_hub_options {
     size_t max_custom_status_bytes; /* 0 = 16 KiB */
     size_t max_id_bytes;            /* instance id length; 0 = 256 */
     int64_t sweep_interval_ms;      /* expired-lease sweep; 0 = 1000 */
+    int64_t stop_grace_ms;          /* how long durata_hub_stop lets running
+                                       activities finish before it cancels
+                                       them; 0 = cancel at once */
     durata_clock_fn clock;          /* NULL = the system clock */
     void *clock_arg;
 };
@@ -169,8 +172,10 @@ DURATA_MUST_CHECK int durata_hub_open(struct durata_hub **out, const struct dura
 /* Starts the worker threads. Registration must be complete before. */
 DURATA_MUST_CHECK int durata_hub_start(struct durata_hub *hub);
 
-/* Stops the threads: running activities finish or have their lease
- * released; nothing committed is lost. Idempotent. */
+/* Stops the threads: no new work is taken; running activities get up to
+ * stop_grace_ms to finish (their leases renewed meanwhile), then see
+ * durata_activity_is_cancelled; queued ones are released. Nothing
+ * committed is lost. Idempotent. */
 void durata_hub_stop(struct durata_hub *hub);
 
 /* Stops if needed, closes the store, frees the hub. Accepts NULL. */

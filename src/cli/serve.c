@@ -39,6 +39,7 @@
  * count bounds the writes in progress; group commit needs many at once.
  * It also sizes libmicrohttpd's own pool, which serves reads inline. */
 #define SERVE_DEFAULT_THREADS 64
+#define SERVE_DEFAULT_GRACE_MS 10000 /* SIGTERM: running handlers may finish */
 
 struct serve_opts {
     char host[256];
@@ -53,7 +54,8 @@ struct serve_opts {
     int log_level;
     int64_t retention_ms;      /* 0 = keep finished instances */
     int64_t activity_lease_ms; /* 0 = the hub's default (30 s) */
-    struct dt_config cfg;      /* the file's values, then --job-type's types */
+    int64_t shutdown_grace_ms;
+    struct dt_config cfg; /* the file's values, then --job-type's types */
 };
 
 static void
@@ -64,6 +66,7 @@ serve_usage(FILE *out)
                  "                    [--threads N] [--max-queued N] [--body-budget SIZE]\n"
                  "                    [--log-level LEVEL]\n"
                  "                    [--retention DURATION] [--activity-lease DURATION]\n"
+                 "                    [--shutdown-grace DURATION]\n"
                  "\n"
                  "Runs the durable task hub behind its HTTP API (/api/jobs, the Durable\n"
                  "Functions API under /runtime/webhooks/durabletask, /healthz, /readyz).\n"
@@ -102,6 +105,12 @@ serve_usage(FILE *out)
                  "                      leased to this server, renewed while it runs; after\n"
                  "                      a crash its task runs again once the lease expires\n"
                  "                      (1s to 1d, e.g. 10s or 2m; default 30s)\n"
+                 "  --shutdown-grace DURATION\n"
+                 "                      on SIGTERM, how long running handlers may go on to\n"
+                 "                      finish before they are interrupted (their jobs then\n"
+                 "                      run again after a restart, without counting an\n"
+                 "                      attempt); no new job starts meanwhile (0s to 1h;\n"
+                 "                      default 10s)\n"
                  "  -h, --help          show this text\n"
                  "\n");
     /* Two strings: C compilers need only take 4095 characters in one. */
@@ -118,6 +127,7 @@ serve_usage(FILE *out)
                  "  {\"listen\": \"127.0.0.1:8080\", \"store\": \"./durata.db\",\n"
                  "   \"apiKeys\": [\"KEY\"], \"threads\": 64, \"logLevel\": \"info\",\n"
                  "   \"retention\": \"7d\", \"activityLeaseSeconds\": 30,\n"
+                 "   \"shutdownGraceSeconds\": 10,\n"
                  "   \"jobTypes\": {\"resize\": {\"command\": [\"./resize.sh\", \"--fast\"],\n"
                  "       \"timeoutSeconds\": 300, \"concurrency\": 2,\n"
                  "       \"retry\": {\"maxAttempts\": 3, \"firstRetryIntervalMs\": 1000,\n"
@@ -125,7 +135,8 @@ serve_usage(FILE *out)
                  "\n"
                  "Environment: DURATA_CONFIG (the file), DURATA_LISTEN, DURATA_STORE,\n"
                  "DURATA_API_KEY (comma-separated keys), DURATA_THREADS, DURATA_LOG_LEVEL,\n"
-                 "DURATA_RETENTION, DURATA_ACTIVITY_LEASE. GET /metrics serves Prometheus\n"
+                 "DURATA_RETENTION, DURATA_ACTIVITY_LEASE, DURATA_SHUTDOWN_GRACE. GET /metrics "
+                 "serves Prometheus\n"
                  "metrics.\n"
                  "Each layer overrides the one before: defaults, the file, the\n"
                  "environment, flags.\n"
@@ -240,29 +251,46 @@ set_retention(struct serve_opts *o, const char *text)
     return DT_EXIT_OK;
 }
 
+/* A duration option (named by `from`) within [min_ms, max_ms] (described
+ * by `range`) into *out. */
+static int
+set_duration(const char *from, const char *text, int64_t min_ms, int64_t max_ms, const char *range,
+             int64_t *out)
+{
+    int64_t ms;
+
+    if (dt_duration_parse(text, &ms) == 0 && ms >= min_ms && ms <= max_ms) {
+        *out = ms;
+        return DT_EXIT_OK;
+    }
+    fprintf(stderr, "durata serve: %s wants a duration from %s (such as 10s, 2m or 1h), not '%s'\n",
+            from, range, text);
+    fprintf(stderr, "Run 'durata serve --help' for usage.\n");
+    return DT_EXIT_USAGE;
+}
+
 /* --activity-lease or DURATA_ACTIVITY_LEASE (named by `from`); the file's
  * activityLeaseSeconds is checked by dt_config_parse. */
 static int
 set_activity_lease(struct serve_opts *o, const char *from, const char *text)
 {
-    int64_t ms;
+    return set_duration(from, text, DT_CLI_LEASE_MIN_MS, DT_CLI_LEASE_MAX_MS, "1s to 1d",
+                        &o->activity_lease_ms);
+}
 
-    if (dt_duration_parse(text, &ms) == 0 && ms >= DT_CLI_LEASE_MIN_MS &&
-        ms <= DT_CLI_LEASE_MAX_MS) {
-        o->activity_lease_ms = ms;
-        return DT_EXIT_OK;
-    }
-    fprintf(stderr,
-            "durata serve: %s wants a duration from 1s to 1d (such as 10s, 2m or 1h), "
-            "not '%s'\n",
-            from, text);
-    fprintf(stderr, "Run 'durata serve --help' for usage.\n");
-    return DT_EXIT_USAGE;
+/* --shutdown-grace or DURATA_SHUTDOWN_GRACE; the file's
+ * shutdownGraceSeconds is checked by dt_config_parse. */
+static int
+set_shutdown_grace(struct serve_opts *o, const char *from, const char *text)
+{
+    return set_duration(from, text, 0, DT_CONFIG_GRACE_MAX_S * 1000LL, "0s to 1h",
+                        &o->shutdown_grace_ms);
 }
 
 static const struct option serve_longs[] = {
     {"retention", required_argument, NULL, 'r'},
     {"activity-lease", required_argument, NULL, 'a'},
+    {"shutdown-grace", required_argument, NULL, 'g'},
     {"listen", required_argument, NULL, 'l'},
     {"store", required_argument, NULL, 's'},
     {"config", required_argument, NULL, 'c'},
@@ -285,6 +313,7 @@ serve_defaults(struct serve_opts *o)
     o->store = "./durata.db";
     o->log_level = DT_LOG_INFO;
     o->threads = SERVE_DEFAULT_THREADS;
+    o->shutdown_grace_ms = SERVE_DEFAULT_GRACE_MS;
     dt_config_init(&o->cfg);
 }
 
@@ -333,6 +362,8 @@ serve_apply_config(struct serve_opts *o)
         rc = set_retention(o, c->retention);
     if (o->cfg.activity_lease_ms)
         o->activity_lease_ms = o->cfg.activity_lease_ms;
+    if (o->cfg.shutdown_grace_ms >= 0)
+        o->shutdown_grace_ms = o->cfg.shutdown_grace_ms;
     for (size_t i = 0; i < c->n_api_keys && rc == DT_EXIT_OK; i++)
         rc = add_key(o, c->api_keys[i]);
     return rc;
@@ -357,6 +388,8 @@ serve_env(struct serve_opts *o)
         rc = set_retention(o, v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_ACTIVITY_LEASE")) && *v)
         rc = set_activity_lease(o, "DURATA_ACTIVITY_LEASE", v);
+    if (rc == DT_EXIT_OK && (v = getenv("DURATA_SHUTDOWN_GRACE")) && *v)
+        rc = set_shutdown_grace(o, "DURATA_SHUTDOWN_GRACE", v);
     if (rc == DT_EXIT_OK && (v = getenv("DURATA_API_KEY")) && *v) {
         o->n_keys = 0; /* the environment's keys replace the file's */
         o->env_keys = strdup(v);
@@ -405,6 +438,9 @@ serve_flags(struct serve_opts *o, int argc, char **argv)
             break;
         case 'a':
             rc = set_activity_lease(o, "--activity-lease", optarg);
+            break;
+        case 'g':
+            rc = set_shutdown_grace(o, "--shutdown-grace", optarg);
             break;
         case 's':
             o->store = optarg;
@@ -498,7 +534,8 @@ static int
 serve_open_hub(struct serve_state *st, const struct serve_opts *o)
 {
     struct durata_hub_options ho = {.store_path = o->store,
-                                    .activity_lease_ms = o->activity_lease_ms};
+                                    .activity_lease_ms = o->activity_lease_ms,
+                                    .stop_grace_ms = o->shutdown_grace_ms};
     int rc;
 
     rc = durata_hub_open(&st->hub, &ho);

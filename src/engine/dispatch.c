@@ -27,6 +27,7 @@ dt_dispatcher_init(struct dt_dispatcher *d, struct durata_hub *hub)
     pthread_cond_init(&d->cv, NULL);
     pthread_cond_init(&d->orch_cv, NULL);
     pthread_cond_init(&d->act_cv, NULL);
+    pthread_cond_init(&d->idle_cv, NULL);
     dt_heap_init(&d->due);
     d->wake = DT_WAKE_ALL;
 }
@@ -83,6 +84,8 @@ dt_dispatcher_untrack(struct dt_dispatcher *d, struct durata_activity *a)
             break;
         }
     }
+    if (!d->n_running_acts)
+        pthread_cond_broadcast(&d->idle_cv);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -113,7 +116,7 @@ dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind)
 {
     pthread_mutex_lock(&d->mu);
     bool room =
-        d->running && !d->stopping &&
+        d->running && !d->stopping && !d->quiescing &&
         (kind == DT_WAKE_ORCH ? d->orch_inflight < orch_cap(d) : d->act_inflight < act_cap(d));
     pthread_mutex_unlock(&d->mu);
     return room;
@@ -332,6 +335,8 @@ dispatcher_main(void *arg)
                                : 0;
         size_t want_act =
             (d->wake & DT_WAKE_ACT) && d->act_inflight < cap_act ? cap_act - d->act_inflight : 0;
+        if (d->quiescing) /* stopping: what runs may finish, nothing new */
+            want_orch = want_act = 0;
         bool renew = d->n_running_acts && dt_clock_mono_ms() >= d->next_renew_mono;
         if (!want_orch && !want_act && !renew) {
             timed_wait(&d->cv, &d->mu, budget);
@@ -427,7 +432,7 @@ act_worker_main(void *arg)
             pthread_cond_wait(&d->act_cv, &d->mu);
         if (!t)
             break;
-        bool stopping = d->draining;
+        bool stopping = d->draining || d->quiescing;
         pthread_mutex_unlock(&d->mu);
         if (stopping)
             release_task(d->hub, t);
@@ -451,6 +456,7 @@ dt_dispatcher_start(struct dt_dispatcher *d)
     if (!d->orch_threads || !d->act_threads)
         return DURATA_ENOMEM;
     d->stopping = false;
+    d->quiescing = false;
     d->draining = false;
     d->wake = DT_WAKE_ALL;
     d->next_sweep_mono = dt_clock_mono_ms() + d->hub->opt.sweep_interval_ms;
@@ -469,6 +475,17 @@ dt_dispatcher_start(struct dt_dispatcher *d)
     return 0;
 }
 
+/* Lets running activities finish for up to grace_ms; d->mu held. */
+static void
+quiesce(struct dt_dispatcher *d, int64_t grace_ms)
+{
+    int64_t deadline = dt_clock_mono_ms() + grace_ms, left;
+    d->quiescing = true;
+    pthread_cond_broadcast(&d->act_cv); /* queued tasks are released */
+    while (d->n_running_acts && (left = deadline - dt_clock_mono_ms()) > 0)
+        timed_wait(&d->idle_cv, &d->mu, left);
+}
+
 void
 dt_dispatcher_stop(struct dt_dispatcher *d)
 {
@@ -477,6 +494,8 @@ dt_dispatcher_stop(struct dt_dispatcher *d)
         pthread_mutex_unlock(&d->mu);
         return;
     }
+    if (d->hub->opt.stop_grace_ms > 0)
+        quiesce(d, d->hub->opt.stop_grace_ms);
     d->stopping = true;
     for (size_t i = 0; i < d->n_running_acts; i++)
         atomic_store(&d->running_acts[i]->cancelled, true);
@@ -494,6 +513,7 @@ dt_dispatcher_stop(struct dt_dispatcher *d)
         pthread_join(d->act_threads[i], NULL);
     pthread_mutex_lock(&d->mu);
     d->running = false;
+    d->quiescing = false;
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -515,6 +535,7 @@ dt_dispatcher_release(struct dt_dispatcher *d)
     pthread_cond_destroy(&d->cv);
     pthread_cond_destroy(&d->orch_cv);
     pthread_cond_destroy(&d->act_cv);
+    pthread_cond_destroy(&d->idle_cv);
 }
 
 /* ------------------------------------------------------------ inline mode */

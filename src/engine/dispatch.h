@@ -46,8 +46,10 @@ struct dt_dispatcher {
     pthread_cond_t cv;      /* the dispatcher thread sleeps here */
     pthread_cond_t orch_cv; /* orchestration workers */
     pthread_cond_t act_cv;  /* activity workers */
+    pthread_cond_t idle_cv; /* no activity runs any more */
     unsigned wake;          /* DT_WAKE_* bits */
     bool running;
+    bool quiescing;     /* stopping with a grace: no claims, renewals go on */
     bool stopping;      /* the dispatcher thread ends */
     bool draining;      /* workers end once their queue is empty */
     struct dt_heap due; /* wall-clock ms at which something turns visible */
@@ -64,8 +66,10 @@ struct dt_dispatcher {
 
 void dt_dispatcher_init(struct dt_dispatcher *d, struct durata_hub *hub);
 DURATA_MUST_CHECK int dt_dispatcher_start(struct dt_dispatcher *d);
-/* Stops claiming, finishes queued steps, lets running activities end (they
- * see durata_activity_is_cancelled), releases queued activity tasks. */
+/* Stops claiming; gives running activities up to the hub's stop_grace_ms
+ * (leases renewed, queued activity tasks released), then cancels them
+ * (durata_activity_is_cancelled) and waits for them; finishes queued
+ * steps. */
 void dt_dispatcher_stop(struct dt_dispatcher *d);
 void dt_dispatcher_release(struct dt_dispatcher *d);
 

@@ -269,8 +269,9 @@ static int
 check_options(const struct durata_hub_options *o)
 {
     if (o->activity_lease_ms < 0 || o->orchestration_lock_ms < 0 || o->max_deliveries < 0 ||
-        o->orchestration_threads < 0 || o->activity_threads < 0 || o->sweep_interval_ms < 0 ||
-        o->orchestration_threads > 256 || o->activity_threads > 4096 || o->max_id_bytes > 4096)
+        o->stop_grace_ms < 0 || o->orchestration_threads < 0 || o->activity_threads < 0 ||
+        o->sweep_interval_ms < 0 || o->orchestration_threads > 256 || o->activity_threads > 4096 ||
+        o->max_id_bytes > 4096)
         return DURATA_EINVAL;
     return 0;
 }

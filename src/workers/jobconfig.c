@@ -51,6 +51,7 @@ void
 dt_config_init(struct dt_config *c)
 {
     memset(c, 0, sizeof(*c));
+    c->shutdown_grace_ms = -1;
 }
 
 void
@@ -359,6 +360,12 @@ cfg_member(struct cfg_ctx *x, const char *key, const json_t *v, struct dt_config
         c->activity_lease_ms = (int64_t)llround(s * 1000.0);
         return rc;
     }
+    if (strcmp(key, "shutdownGraceSeconds") == 0) {
+        double s = 0;
+        rc = cfg_number(x, v, key, 0, DT_CONFIG_GRACE_MAX_S, "a number of seconds", &s);
+        c->shutdown_grace_ms = (int64_t)llround(s * 1000.0);
+        return rc;
+    }
     if (strcmp(key, "retention") == 0) {
         int64_t ms;
         if (!json_is_string(v) || dt_duration_parse(json_string_value(v), &ms) < 0 || ms <= 0)
@@ -367,7 +374,7 @@ cfg_member(struct cfg_ctx *x, const char *key, const json_t *v, struct dt_config
     }
     return cfg_fail(x, key,
                     "unknown member (known: listen, store, apiKeys, threads, logLevel, "
-                    "retention, activityLeaseSeconds, jobTypes)");
+                    "retention, activityLeaseSeconds, shutdownGraceSeconds, jobTypes)");
 }
 
 int

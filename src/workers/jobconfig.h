@@ -11,7 +11,8 @@
  *    "threads": n, "logLevel": "debug|info|warn|error|off",
  *    "retention": "7d", "activityLeaseSeconds": x (1 to 86400, fractions
  *    allowed: how long an activity is leased to a worker before another
- *    may run it),
+ *    may run it), "shutdownGraceSeconds": x (0 to 3600: how long a stopping
+ *    server lets running handlers finish),
  *    "jobTypes": {"NAME": {"command": ["prog", "arg", ...] or "prog arg ...",
  *                          "timeoutSeconds": x (default 3600; 0 = none),
  *                          "concurrency": n (default: no limit),
@@ -48,6 +49,8 @@
  * and a crashed worker's task waits a whole lease before it runs again. */
 #define DT_CONFIG_LEASE_MIN_S 1
 #define DT_CONFIG_LEASE_MAX_S 86400
+/* The longest grace a stopping server gives running handlers, seconds. */
+#define DT_CONFIG_GRACE_MAX_S 3600
 
 /* One command-backed job type as configured. */
 struct dt_job_spec {
@@ -69,6 +72,7 @@ struct dt_config {
     char *retention; /* a duration text ("7d"), checked by dt_duration_parse */
     int threads;
     int64_t activity_lease_ms; /* "activityLeaseSeconds"; 0 = not given */
+    int64_t shutdown_grace_ms; /* "shutdownGraceSeconds"; -1 = not given */
     char **api_keys;           /* NULL-terminated when n_api_keys > 0 */
     size_t n_api_keys;
     struct dt_job_spec *job_types;

@@ -24,7 +24,8 @@
 static char dir[512];
 static struct e2e_server flags_srv, conf_srv;
 static char conf[700];
-static const char *conf_args[] = {"--config", conf, NULL};
+/* No shutdown grace: a stop interrupts running commands at once. */
+static const char *conf_args[] = {"--config", conf, "--shutdown-grace", "0s", NULL};
 
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

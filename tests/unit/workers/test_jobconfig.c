@@ -194,7 +194,7 @@ test_config_full_document(void **state)
         " \"listen\": \"0.0.0.0:9000\", \"store\": \"/var/lib/durata.db\",\n"
         " \"apiKeys\": [\"k1\", \"k2\"], \"threads\": 32, \"logLevel\": \"warn\", \"retention\": "
         "\"7d\",\n"
-        " \"activityLeaseSeconds\": 2.5,\n"
+        " \"activityLeaseSeconds\": 2.5, \"shutdownGraceSeconds\": 0,\n"
         " \"jobTypes\": {\n"
         "   \"resize\": {\"command\": [\"convert\", \"-resize\", \"50%\"],\n"
         "              \"timeoutSeconds\": 2.5, \"concurrency\": 4,\n"
@@ -218,6 +218,7 @@ test_config_full_document(void **state)
     assert_string_equal(c.log_level, "warn");
     assert_string_equal(c.retention, "7d");
     assert_int_equal(c.activity_lease_ms, 2500);
+    assert_int_equal(c.shutdown_grace_ms, 0);
     assert_int_equal(c.n_job_types, 3);
     s = &c.job_types[0];
     assert_string_equal(s->name, "resize");
@@ -281,7 +282,10 @@ test_config_errors_name_file_member_and_problem(void **state)
     expect_config_error(
         "{\"port\": 80}", DURATA_EINVAL,
         "conf/durata.json: port: unknown member (known: listen, store, apiKeys, threads, "
-        "logLevel, retention, activityLeaseSeconds, jobTypes)");
+        "logLevel, retention, activityLeaseSeconds, shutdownGraceSeconds, jobTypes)");
+    expect_config_error("{\"shutdownGraceSeconds\": 3601}", DURATA_EINVAL,
+                        "conf/durata.json: shutdownGraceSeconds: must be a number of seconds "
+                        "from 0 to 3600");
     expect_config_error("{\"activityLeaseSeconds\": 0.5}", DURATA_EINVAL,
                         "conf/durata.json: activityLeaseSeconds: must be a number of seconds "
                         "from 1 to 86400");
