@@ -16,7 +16,9 @@
  * whose instance's history is cached here is written together with the
  * step it wakes, optimistically: the step applies only if nothing touched
  * the instance since it was read, else the result goes to the inbox as
- * usual (dt_step_deliver). Either way the inbox's own messages come first.
+ * usual (dt_step_deliver). Results that arrive while such a step is under
+ * way wait for it (direct.h) and go together with the next one
+ * (dt_step_run_direct). Either way the inbox's own messages come first.
  */
 #include "engine/step.h"
 

@@ -8,8 +8,9 @@
  * outgoing messages, activity tasks, sub-orchestration starts).
  * Threading: dt_step_execute runs on a worker thread with the instance
  * locked by this hub's owner id; dt_step_first on the starting thread
- * before the instance exists; dt_step_deliver on an activity thread without
- * the lock (its write checks that nothing changed). Nothing shared beyond
+ * before the instance exists; dt_step_deliver on an activity thread and
+ * dt_step_run_direct on an activity or orchestration thread, without the
+ * lock (their writes check that nothing changed). Nothing shared beyond
  * the hub's thread-safe parts.
  */
 #ifndef DT_ENGINE_STEP_H
