@@ -116,9 +116,10 @@ struct dt_send {
  * when nobody holds the lock at now_ms and the row's execution and
  * updated_ms are still expect_execution_id and expect_updated_ms, i.e.
  * nothing changed the instance since the step read it (ECONFLICT
- * otherwise; a step that changed its history collides at history_base). A step may also finish an
- * activity task: done_task_row_id (non-zero) is deleted with it, rc = DURATA_ENOTFOUND when that
- * task is already gone (its result arrived another way). In order:
+ * otherwise; a step that changed its history collides at history_base).
+ * A step may also finish activity tasks: the rows
+ * done_tasks[0..n_done_tasks) are deleted with it, rc = DURATA_ENOTFOUND
+ * when one is already gone (its result arrived another way). In order:
  *  1. replace_history: delete the instance's history first;
  *  2. append `append` after the first `history_base` events (the store keys
  *     an append by (instance, history_base): a second append at the same
