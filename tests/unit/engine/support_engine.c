@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int64_t
@@ -20,6 +21,16 @@ eng_clock(void *arg)
     struct eng *e = arg;
 
     return atomic_load(&e->now_ms);
+}
+
+int64_t
+eng_wall_clock(void *arg)
+{
+    struct timespec ts;
+
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

@@ -45,6 +45,8 @@ void eng_reopen(struct eng *e, const struct durata_hub_options *o);
 
 /* The fake clock (a durata_clock_fn; arg is the struct eng). */
 int64_t eng_clock(void *arg);
+/* The system's wall clock (a durata_clock_fn), for tests of a started hub. */
+int64_t eng_wall_clock(void *arg);
 void eng_advance(struct eng *e, int64_t ms);
 int64_t eng_now(struct eng *e);
 

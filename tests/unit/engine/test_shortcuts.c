@@ -24,16 +24,6 @@
 #define FAN 10
 #define FANS 20
 
-static int64_t
-wall_clock(void *arg)
-{
-    struct timespec ts;
-
-    (void)arg;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static atomic_bool gate_open;
 
 /* Returns its input once the test opens the gate. Activity thread: no
@@ -128,7 +118,7 @@ setup(void **state)
 {
     int rc = eng_setup(state);
     struct eng *e = *state;
-    struct durata_hub_options o = {.clock = wall_clock};
+    struct durata_hub_options o = {.clock = eng_wall_clock};
 
     if (rc == 0) {
         eng_reopen(e, &o);
@@ -240,7 +230,7 @@ static void
 test_results_during_stop_are_not_stranded(void **state)
 {
     struct eng *e = *state;
-    struct durata_hub_options o = {.clock = wall_clock};
+    struct durata_hub_options o = {.clock = eng_wall_clock};
     char id[257], name[32];
 
     for (int n = 0; n < 4; n++) {

@@ -17,16 +17,6 @@
 static atomic_bool running;
 static atomic_bool saw_cancel;
 
-static int64_t
-wall_clock(void *arg)
-{
-    struct timespec ts;
-
-    (void)arg;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Works for its input's number of milliseconds in 5 ms slices, stopping
  * early when cancelled. Activity thread: no cmocka asserts. */
 static void
@@ -66,7 +56,7 @@ orch_work(struct durata_orch *o, void *arg)
 static void
 open_with_grace(struct eng *e, int64_t grace_ms)
 {
-    struct durata_hub_options o = {.clock = wall_clock, .stop_grace_ms = grace_ms};
+    struct durata_hub_options o = {.clock = eng_wall_clock, .stop_grace_ms = grace_ms};
 
     eng_reopen(e, &o);
     eng_act(e, "Work", act_work, NULL);

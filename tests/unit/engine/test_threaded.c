@@ -21,16 +21,6 @@
 #define PER_THREAD 125
 #define TOTAL (THREADS * PER_THREAD)
 
-static int64_t
-wall_clock(void *arg)
-{
-    struct timespec ts;
-
-    (void)arg;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Activities run on worker threads: no cmocka asserts there. */
 static void
 complete_with(struct durata_activity *a, long long n)
@@ -145,7 +135,7 @@ setup(void **state)
 {
     int rc = eng_setup(state);
     struct eng *e = *state;
-    struct durata_hub_options o = {.clock = wall_clock};
+    struct durata_hub_options o = {.clock = eng_wall_clock};
 
     if (rc == 0) {
         eng_reopen(e, &o);
@@ -207,7 +197,7 @@ test_500_concurrent_starts_all_complete_and_survive_reopen(void **state)
     durata_hub_stop(e->hub);
     durata_hub_stop(e->hub); /* idempotent */
 
-    struct durata_hub_options o = {.clock = wall_clock};
+    struct durata_hub_options o = {.clock = eng_wall_clock};
     eng_reopen(e, &o);
     struct durata_filter f = {.statuses = 1u << DURATA_COMPLETED, .id_prefix = "th-"};
     size_t found = 0;
@@ -304,11 +294,11 @@ test_durable_timer_fires_with_threads(void **state)
     char id[257];
 
     assert_int_equal(durata_hub_start(e->hub), 0);
-    int64_t before = wall_clock(NULL);
+    int64_t before = eng_wall_clock(NULL);
     eng_start(e, "Nap", "nap", NULL, id);
     assert_int_equal(durata_wait(e->hub, "nap", 60000, &inst), 0);
     assert_int_equal(inst->status, DURATA_COMPLETED);
-    assert_true(wall_clock(NULL) - before >= 300); /* not before its time */
+    assert_true(eng_wall_clock(NULL) - before >= 300); /* not before its time */
     long long t0 = 0, t1 = 0;
     assert_int_equal(sscanf(inst->output, "[%lld,%lld]", &t0, &t1), 2);
     assert_true(t1 - t0 >= 300);
