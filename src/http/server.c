@@ -931,6 +931,20 @@ srv_resolve(const char *host, int port, struct addrinfo **out)
     return 0;
 }
 
+/* New connections are closed at once while the server stops. (Not
+ * MHD_quiesce_daemon: with epoll and internal threads, 0.9.75 races its own
+ * workers removing the listen socket from their epoll sets and aborts the
+ * process when it loses.) */
+static enum MHD_Result
+srv_accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct dt_http_server *s = cls;
+
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *
 srv_daemon_start(struct dt_http_server *s, const struct addrinfo *ai)
 {
@@ -938,19 +952,19 @@ srv_daemon_start(struct dt_http_server *s, const struct addrinfo *ai)
     unsigned threads = cfg->threads ? cfg->threads : SRV_DEFAULT_THREADS;
     unsigned conns = cfg->max_connections ? cfg->max_connections : SRV_DEFAULT_CONNECTIONS;
     unsigned timeout = cfg->timeout_s ? cfg->timeout_s : SRV_DEFAULT_TIMEOUT_S;
-    /* ITC lets dt_http_server_stop quiesce the daemon (stop accepting). */
+    /* ITC: suspended connections are resumed from other threads. */
     unsigned flags =
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    return MHD_start_daemon(flags, 0, NULL, NULL, srv_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-                            srv_mhd_log, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-                            conns, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONNECTION_MEMORY,
-                            MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
-                            MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape_none, s, MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, 0, srv_accept_policy, s, srv_access, s, MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONNECTION_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
+        srv_unescape_none, s, MHD_OPTION_END);
 }
 
 /* The limits with their defaults: body size, body budget, queue bound. */
@@ -1048,15 +1062,13 @@ srv_drain(struct dt_http_server *s)
 void
 dt_http_server_stop(struct dt_http_server *s)
 {
-    MHD_socket listen_fd;
-
     if (!s)
         return;
-    /* Stop accepting, let requests in progress be answered (their
-     * handlers finish and the answers are written), then close the idle
-     * keep-alive connections with the daemon. */
+    /* Stop accepting (srv_accept_policy), let requests in progress be
+     * answered (their handlers finish and the answers are written), then
+     * close the idle keep-alive connections and the listen socket with the
+     * daemon. */
     atomic_store(&s->stopping, true);
-    listen_fd = MHD_quiesce_daemon(s->daemon);
     srv_drain(s);
     /* No connection may stay suspended when the daemon stops: the workers
      * answer (and resume) everything handed to them before they end. */
@@ -1064,7 +1076,5 @@ dt_http_server_stop(struct dt_http_server *s)
     MHD_stop_daemon(s->daemon); /* every request completed: all bytes back */
     if (atomic_load(&s->body_bytes) != 0)
         dt_log(DT_LOG_ERROR, "request body bytes were not given back to the budget", NULL);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
     free(s);
 }
