@@ -11,6 +11,7 @@
  * at once (libcurl's global init is done once, under pthread_once).
  */
 #include "harness.h"
+#include "support/curl_capture.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -294,41 +295,6 @@ e2e_cleanup(struct e2e_server *s)
 
 /* ------------------------------------------------------------ HTTP */
 
-struct sink {
-    char *data;
-    size_t len;
-};
-
-static bool
-sink_add(struct sink *s, const char *p, size_t n)
-{
-    char *d = realloc(s->data, s->len + n + 1);
-
-    if (!d)
-        return false;
-    memcpy(d + s->len, p, n);
-    s->len += n;
-    d[s->len] = '\0';
-    s->data = d;
-    return true;
-}
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-    return sink_add(arg, p, size * n) ? size * n : 0;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-    struct sink *s = arg;
-
-    if (size * n >= 5 && strncmp(p, "HTTP/", 5) == 0)
-        s->len = 0; /* a new response block (after a 100 Continue) */
-    return sink_add(s, p, size * n) ? size * n : 0;
-}
-
 static bool
 has_header(const char *const *headers, const char *name)
 {
@@ -360,7 +326,7 @@ int
 e2e_request_url(const char *method, const char *url, const char *body,
                 const char *const *extra_headers, struct e2e_resp *out)
 {
-    struct sink b = {0}, h = {0};
+    struct tc_capture b = {0}, h = {0};
     bool sends_body = body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
     struct curl_slist *list;
     CURLcode rc = CURLE_FAILED_INIT;
@@ -380,9 +346,9 @@ e2e_request_url(const char *method, const char *url, const char *body,
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? strlen(body) : 0));
         }
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tc_on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, tc_on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
         curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -3,6 +3,7 @@
  * unit tests (see support_http.h).
  */
 #include "support_http.h"
+#include "support/curl_capture.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -10,42 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-struct sink {
-    char *data;
-    size_t len;
-};
-
-static bool
-sink_add(struct sink *s, const char *p, size_t n)
-{
-    char *d = realloc(s->data, s->len + n + 1);
-
-    if (!d)
-        return false;
-    memcpy(d + s->len, p, n);
-    s->len += n;
-    d[s->len] = '\0';
-    s->data = d;
-    return true;
-}
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-    return sink_add(arg, p, size * n) ? size * n : 0;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-    struct sink *s = arg;
-
-    /* Keep only the final response's block (not a 100 Continue). */
-    if (size * n >= 5 && strncmp(p, "HTTP/", 5) == 0)
-        s->len = 0;
-    return sink_add(s, p, size * n) ? size * n : 0;
-}
 
 struct source {
     const char *data;
@@ -72,7 +37,7 @@ int
 ht_request(const char *method, const char *url, const char *body, size_t body_len,
            const char *const *headers, bool chunked, struct ht_reply *out)
 {
-    struct sink b = {0}, h = {0};
+    struct tc_capture b = {0}, h = {0};
     struct source src = {body, body_len, 0};
     struct curl_slist *list = NULL;
     CURL *c = curl_easy_init();
@@ -98,9 +63,9 @@ ht_request(const char *method, const char *url, const char *body, size_t body_le
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tc_on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, tc_on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
