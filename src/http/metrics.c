@@ -23,6 +23,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,6 +440,34 @@ render_hub_histograms(struct dt_buf *b, const struct durata_hub_stats *st)
     return rc;
 }
 
+/* The hub's counters, one family each. */
+static const struct {
+    const char *name;
+    const char *type;
+    const char *help;
+    size_t offset; /* of a uint64_t in struct durata_hub_stats */
+} hub_scalars[] = {
+    {"durata_store_commits_total", "counter",
+     "Store transactions (group commits) since the hub opened.",
+     offsetof(struct durata_hub_stats, commits)},
+    {"durata_store_commit_units_total", "counter",
+     "Write units committed since the hub opened (units per commit is the batch size).",
+     offsetof(struct durata_hub_stats, units)},
+    {"durata_store_commit_batch_max", "gauge",
+     "Most write units in one commit since the hub opened.",
+     offsetof(struct durata_hub_stats, largest_batch)},
+    {"durata_orchestration_steps_total", "counter", "Orchestration steps run since the hub opened.",
+     offsetof(struct durata_hub_stats, steps)},
+    {"durata_activity_executions_total", "counter", "Activity executions since the hub opened.",
+     offsetof(struct durata_hub_stats, activities)},
+    {"durata_direct_starts_total", "counter",
+     "Starts written together with the instance's first step.",
+     offsetof(struct durata_hub_stats, direct_starts)},
+    {"durata_direct_results_total", "counter",
+     "Activity results written together with the step they woke (no inbox round trip).",
+     offsetof(struct durata_hub_stats, direct_results)},
+};
+
 static int
 render_hub(struct dt_buf *b, struct durata_hub *hub)
 {
@@ -446,36 +475,12 @@ render_hub(struct dt_buf *b, struct durata_hub *hub)
     int rc = render_counts(b, hub);
 
     durata_hub_get_stats(hub, &st);
-    if (rc == 0)
-        rc = render_scalar(b, "durata_store_commits_total", "counter",
-                           "Store transactions (group commits) since the hub opened.",
-                           (unsigned long long)st.commits);
-    if (rc == 0)
-        rc = render_scalar(b, "durata_store_commit_units_total", "counter",
-                           "Write units committed since the hub opened (units per commit is "
-                           "the batch size).",
-                           (unsigned long long)st.units);
-    if (rc == 0)
-        rc = render_scalar(b, "durata_store_commit_batch_max", "gauge",
-                           "Most write units in one commit since the hub opened.",
-                           (unsigned long long)st.largest_batch);
-    if (rc == 0)
-        rc = render_scalar(b, "durata_orchestration_steps_total", "counter",
-                           "Orchestration steps run since the hub opened.",
-                           (unsigned long long)st.steps);
-    if (rc == 0)
-        rc = render_scalar(b, "durata_activity_executions_total", "counter",
-                           "Activity executions since the hub opened.",
-                           (unsigned long long)st.activities);
-    if (rc == 0)
-        rc = render_scalar(b, "durata_direct_starts_total", "counter",
-                           "Starts written together with the instance's first step.",
-                           (unsigned long long)st.direct_starts);
-    if (rc == 0)
-        rc = render_scalar(b, "durata_direct_results_total", "counter",
-                           "Activity results written together with the step they woke (no "
-                           "inbox round trip).",
-                           (unsigned long long)st.direct_results);
+    for (size_t i = 0; i < sizeof(hub_scalars) / sizeof(hub_scalars[0]) && rc == 0; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&st + hub_scalars[i].offset, sizeof(v));
+        rc = render_scalar(b, hub_scalars[i].name, hub_scalars[i].type, hub_scalars[i].help,
+                           (unsigned long long)v);
+    }
     if (rc == 0)
         rc = render_hub_histograms(b, &st);
     return rc;
