@@ -160,15 +160,18 @@ dt_hub_is_started(struct durata_hub *hub)
 }
 
 /* Notes what a committed step sends; returns the kinds of work it may
- * have made claimable. */
+ * have made claimable. held_lock: the step ran under the instance lock,
+ * which it now released, so messages that came meanwhile (and could not
+ * claim the instance then) are claimable; a first step or an optimistic
+ * one held no lock, and such messages woke the dispatcher themselves. */
 static unsigned
-note_step(struct durata_hub *hub, int64_t now, struct dt_step *s)
+note_step(struct durata_hub *hub, int64_t now, struct dt_step *s, bool held_lock)
 {
     for (size_t i = 0; i < s->outbox.count; i++)
         note_visible(hub, now, s->outbox.items[i]->visible_ms);
     take_step_claims(&hub->dispatcher, s);
-    /* The lock is released: messages that came meanwhile are claimable. */
-    return DT_WAKE_ORCH | (s->tasks.count && !s->task_claim.claimed ? DT_WAKE_ACT : 0);
+    return (held_lock ? DT_WAKE_ORCH : 0) |
+           (s->tasks.count && !s->task_claim.claimed ? DT_WAKE_ACT : 0);
 }
 
 /* Queues what a committed unit pre-claimed, notes future visible times,
@@ -180,7 +183,7 @@ note_unit(struct durata_hub *hub, int64_t now, struct dt_write *w)
     switch (w->kind) {
     case DT_W_CREATE:
         if (w->u.create.first)
-            return note_step(hub, now, &w->u.create.first->u.step);
+            return note_step(hub, now, &w->u.create.first->u.step, false);
         note_visible(hub, now, w->u.create.start->visible_ms);
         if (!w->u.create.claim.claimed)
             return DT_WAKE_ORCH;
@@ -193,7 +196,7 @@ note_unit(struct durata_hub *hub, int64_t now, struct dt_write *w)
         dt_dispatcher_push_instance(d, w->u.send.msg->instance_id);
         return 0;
     case DT_W_STEP:
-        return note_step(hub, now, &w->u.step);
+        return note_step(hub, now, &w->u.step, !w->u.step.optimistic);
     case DT_W_TASK_DONE:
         if (!w->u.task_done.claim.claimed)
             return DT_WAKE_ORCH;
