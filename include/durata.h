@@ -348,6 +348,21 @@ struct durata_start_options {
 DURATA_MUST_CHECK int durata_start(struct durata_hub *hub, const struct durata_start_options *o,
                                    char *id_out, size_t id_out_size);
 
+/* The outcome of durata_start_async: rc 0 once the start is durable (then
+ * instance_id names the instance), else the code durata_start would give. */
+typedef void (*durata_started_fn)(void *arg, int rc, const char *instance_id);
+
+/* durata_start without waiting for the disk, for callers that must not
+ * block (an event loop). The options are checked as durata_start checks
+ * them: a bad one is returned at once and `done` is never called; so is
+ * DURATA_EOVERLOAD when the hub's write queue is full. Otherwise returns 0
+ * and calls done(arg, rc, id) exactly once: on a hub thread, or within
+ * this call when the hub's writer is not running. done must return soon
+ * and must not call the hub's waiting functions (durata_start, ...). */
+DURATA_MUST_CHECK int durata_start_async(struct durata_hub *hub,
+                                         const struct durata_start_options *o,
+                                         durata_started_fn done, void *arg);
+
 /* Delivers an event. DURATA_ENOTFOUND, DURATA_EGONE (terminal). */
 DURATA_MUST_CHECK int durata_raise_event(struct durata_hub *hub, const char *instance_id,
                                          const char *name, const char *data);

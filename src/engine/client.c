@@ -111,9 +111,11 @@ out_oom:
     return DURATA_ENOMEM;
 }
 
-int
-durata_start(struct durata_hub *hub, const struct durata_start_options *o, char *id_out,
-             size_t id_out_size)
+/* Checks a start's options and builds its Create unit into *out (with its
+ * first step taken already when the hub runs). */
+static int
+start_prepare(struct durata_hub *hub, const struct durata_start_options *o, size_t id_out_size,
+              struct dt_write **out)
 {
     char gen[DT_ID_RANDOM_SIZE];
     if (!hub || !o || !o->name || !*o->name || strlen(o->name) > 256)
@@ -131,7 +133,7 @@ durata_start(struct durata_hub *hub, const struct durata_start_options *o, char 
         return rc;
     if (o->version && strlen(o->version) > 256)
         return DURATA_EINVAL;
-    if (id_out && id_out_size <= strlen(id))
+    if (id_out_size && id_out_size <= strlen(id))
         return DURATA_EINVAL;
     struct dt_write *w;
     if ((rc = start_unit(hub, o, id, &w)) < 0)
@@ -142,12 +144,40 @@ durata_start(struct durata_hub *hub, const struct durata_start_options *o, char 
     bool now = !w->u.create.inst->scheduled_start_ms && dt_hub_is_started(hub);
     if (!now || dt_step_first(hub, w) < 0)
         dt_hub_preclaim(hub, &w->u.create.claim, DT_WAKE_ORCH);
+    *out = w;
+    return 0;
+}
+
+int
+durata_start(struct durata_hub *hub, const struct durata_start_options *o, char *id_out,
+             size_t id_out_size)
+{
+    struct dt_write *w;
+    if (id_out && id_out_size == 0)
+        return DURATA_EINVAL;
+    int rc = start_prepare(hub, o, id_out ? id_out_size : 0, &w);
+    if (rc < 0)
+        return rc;
     rc = dt_step_commit_create(hub, w);
-    dt_write_free(w);
     if (rc == 0 && id_out)
-        memcpy(id_out, id, strlen(id) + 1);
-    if (rc == 0)
-        dt_log(DT_LOG_DEBUG, "instance started", "instanceId", id, "name", o->name, NULL);
+        memcpy(id_out, w->u.create.inst->id, strlen(w->u.create.inst->id) + 1);
+    dt_write_free(w);
+    return rc;
+}
+
+int
+durata_start_async(struct durata_hub *hub, const struct durata_start_options *o,
+                   durata_started_fn done, void *arg)
+{
+    struct dt_write *w;
+    if (!done)
+        return DURATA_EINVAL;
+    int rc = start_prepare(hub, o, 0, &w);
+    if (rc < 0)
+        return rc;
+    rc = dt_step_submit_create(hub, w, done, arg);
+    if (rc < 0)
+        dt_write_free(w);
     return rc;
 }
 

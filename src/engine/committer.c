@@ -295,9 +295,16 @@ dt_committer_release(struct dt_committer *c)
     pthread_cond_destroy(&c->synced_cv);
 }
 
-/* Queues req; waits for room first when wait_room. */
-static void
-enqueue(struct dt_committer *c, struct dt_commit_req *req, bool wait_room)
+/* How enqueue treats a full queue. */
+enum room_policy {
+    ROOM_WAIT,   /* wait for room (backpressure) */
+    ROOM_IGNORE, /* queue anyway */
+    ROOM_REFUSE, /* queue nothing: DURATA_EOVERLOAD */
+};
+
+/* Queues req, treating a full queue as `room` says. 0 or DURATA_EOVERLOAD. */
+static int
+enqueue(struct dt_committer *c, struct dt_commit_req *req, enum room_policy room)
 {
     req->next = NULL;
     req->finished = false;
@@ -306,9 +313,13 @@ enqueue(struct dt_committer *c, struct dt_commit_req *req, bool wait_room)
     if (!c->running || c->stopping) {
         pthread_mutex_unlock(&c->mu);
         run_one_batch(c, req, 1, false);
-        return;
+        return 0;
     }
-    while (wait_room && c->count >= c->max_queue && c->running) {
+    if (room == ROOM_REFUSE && c->count >= c->max_queue) {
+        pthread_mutex_unlock(&c->mu);
+        return DURATA_EOVERLOAD;
+    }
+    while (room == ROOM_WAIT && c->count >= c->max_queue && c->running) {
         c->blocked++;
         pthread_cond_wait(&c->space_cv, &c->mu);
         c->blocked--;
@@ -321,12 +332,19 @@ enqueue(struct dt_committer *c, struct dt_commit_req *req, bool wait_room)
     c->count++;
     pthread_cond_signal(&c->work_cv);
     pthread_mutex_unlock(&c->mu);
+    return 0;
 }
 
 void
 dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req)
 {
-    enqueue(c, req, true);
+    (void)enqueue(c, req, ROOM_WAIT);
+}
+
+int
+dt_committer_try_submit(struct dt_committer *c, struct dt_commit_req *req)
+{
+    return enqueue(c, req, ROOM_REFUSE);
 }
 
 /* Submits reqs[0..n) and sleeps until all are finished. */
@@ -410,5 +428,5 @@ dt_committer_submit_free_now(struct dt_committer *c, struct dt_write *w)
     }
     req->unit = w;
     req->done = free_when_done;
-    enqueue(c, req, false);
+    (void)enqueue(c, req, ROOM_IGNORE);
 }

@@ -99,6 +99,11 @@ void dt_committer_release(struct dt_committer *c);
  * queue is full (backpressure). */
 void dt_committer_submit(struct dt_committer *c, struct dt_commit_req *req);
 
+/* Queues req unless the queue is full: DURATA_EOVERLOAD then, and req is
+ * not queued (for callers that must not block). Before the committer runs,
+ * req is committed and reported (req->done) before this returns. */
+DURATA_MUST_CHECK int dt_committer_try_submit(struct dt_committer *c, struct dt_commit_req *req);
+
 /* Commits w and waits for its result (also w->rc). w stays the caller's. */
 int dt_committer_run(struct dt_committer *c, struct dt_write *w);
 

@@ -14,6 +14,7 @@ struct dt_hentry {
     char *execution_id;
     int64_t updated_ms;
     struct dt_event_list events;
+    struct durata_instance *state; /* as committed; NULL: not kept */
 };
 
 static size_t
@@ -44,6 +45,7 @@ entry_free(struct dt_hentry *e)
     free(e->id);
     free(e->execution_id);
     dt_event_list_release(&e->events);
+    durata_instance_free(e->state);
     free(e);
 }
 
@@ -113,6 +115,28 @@ dt_hcache_take(struct dt_hcache *c, const char *id, const char *execution_id, in
     return hit;
 }
 
+bool
+dt_hcache_take_state(struct dt_hcache *c, const char *id, struct durata_instance **state,
+                     struct dt_event_list *out, size_t *count)
+{
+    pthread_mutex_lock(&c->mu);
+    struct dt_hentry *e = find(c, id);
+    if (e && e->state) {
+        unlink_entry(c, e);
+        c->hits++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!e || !e->state)
+        return false;
+    *state = e->state;
+    e->state = NULL;
+    *out = e->events;
+    *count = e->events.count;
+    e->events = (struct dt_event_list){0};
+    entry_free(e);
+    return true;
+}
+
 /* Evicts least recently used entries until one more of `events` fits. */
 static void
 make_room(struct dt_hcache *c, size_t events)
@@ -126,7 +150,7 @@ make_room(struct dt_hcache *c, size_t events)
 
 void
 dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id, int64_t updated_ms,
-              struct dt_event_list *l)
+              struct dt_event_list *l, struct durata_instance *state)
 {
     struct dt_hentry *e = calloc(1, sizeof(*e));
     if (!e || !c->n_buckets || l->count > c->max_events || !(e->id = strdup(id)) ||
@@ -134,8 +158,10 @@ dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id, int
         if (e)
             entry_free(e);
         dt_event_list_release(l);
+        durata_instance_free(state);
         return;
     }
+    e->state = state;
     e->updated_ms = updated_ms;
     e->events = *l;
     *l = (struct dt_event_list){0};

@@ -5,10 +5,13 @@
  *
  * Owns: entries keyed by instance id, each holding the history as the step
  * that produced it committed it, with the execution id, the instance's
- * updated time and the event count it was written with. The store stays the
- * truth: a step takes an entry out only if those three still match what the
- * store says (another process or an admin rewrite changes at least one), and
- * puts back the new history only after its write committed.
+ * updated time and the event count it was written with, and optionally the
+ * instance's state as committed. The store stays the truth: a step takes
+ * an entry out only if those three still match what the store says
+ * (another process or an admin rewrite changes at least one), or, taking
+ * the state too without reading the store, writes under the condition
+ * that they still do (an optimistic step); the new history goes back only
+ * after its write committed.
  * Bounded: at most max_entries instances and max_events events; the least
  * recently used entries go first.
  * Threading: all calls lock `mu`; an entry taken out belongs to its taker.
@@ -48,11 +51,17 @@ bool dt_hcache_has(struct dt_hcache *c, const char *id);
 bool dt_hcache_take(struct dt_hcache *c, const char *id, const char *execution_id,
                     int64_t updated_ms, struct dt_event_list *out, size_t *count);
 
-/* Stores the history of id (its events are taken; l is left empty). A
- * previous entry is replaced. Out of memory or over the bounds simply
- * drops what does not fit. */
+/* Takes the entry for id out with the instance state it was stored with,
+ * unchecked: for a write that checks the store itself. false (nothing
+ * changed) when there is no entry or it has no state. */
+bool dt_hcache_take_state(struct dt_hcache *c, const char *id, struct durata_instance **state,
+                          struct dt_event_list *out, size_t *count);
+
+/* Stores the history of id (its events are taken; l is left empty) and,
+ * unless NULL, the instance's state (taken). A previous entry is replaced.
+ * Out of memory or over the bounds simply drops what does not fit. */
 void dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id,
-                   int64_t updated_ms, struct dt_event_list *l);
+                   int64_t updated_ms, struct dt_event_list *l, struct durata_instance *state);
 
 /* Forgets id (admin rewrites, purge). */
 void dt_hcache_drop(struct dt_hcache *c, const char *id);

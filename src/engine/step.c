@@ -34,6 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Instance states up to this many bytes of input, output and custom status
+ * are cached with their history, so an optimistic step reads nothing. */
+#define DT_STEP_CACHED_STATE_MAX (16 * 1024)
+
 struct step_ctx {
     struct durata_hub *hub;
     int64_t now;
@@ -266,6 +270,37 @@ load(struct step_ctx *s, const char *id)
     return 0;
 }
 
+/* The instance and its history as this hub last committed them, from the
+ * cache, without reading the store (its inbox waits for a claim): for an
+ * optimistic step, whose write applies only if nothing changed since.
+ * false when the cache holds no state for id. */
+static bool
+load_cached(struct step_ctx *s, const char *id)
+{
+    size_t count;
+    if (!dt_hcache_take_state(&s->hub->hcache, id, &s->inst, &s->past, &count))
+        return false;
+    s->started = find_started(&s->past) != NULL;
+    return true;
+}
+
+static size_t
+len_opt(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/* A copy of a committed state for the cache, or NULL when it is too large
+ * to keep (the cache bounds events, not bytes) or memory runs out. */
+static struct durata_instance *
+state_to_cache(const struct durata_instance *st)
+{
+    size_t n = len_opt(st->input) + len_opt(st->output) + len_opt(st->custom_status);
+    if (n > DT_STEP_CACHED_STATE_MAX || st->failure)
+        return NULL;
+    return dt_instance_clone(st);
+}
+
 /* A step's write with what the cache needs once it committed, and for a
  * direct step (one that carries activity results), those results, to send
  * the usual way if the step loses its race. */
@@ -305,7 +340,7 @@ step_committed(struct dt_commit_req *req, int rc)
         }
         if (rc == 0)
             dt_hcache_put(&sr->hub->hcache, st->instance_id, st->state->execution_id,
-                          st->state->updated_ms, l);
+                          st->state->updated_ms, l, state_to_cache(st->state));
     }
     dt_event_list_release(&sr->past);
 }
@@ -512,15 +547,62 @@ out:
     return rc;
 }
 
+/* Counts and logs a committed Create unit. */
+static void
+create_committed(struct durata_hub *hub, const struct dt_write *w)
+{
+    if (w->u.create.first)
+        atomic_fetch_add(&hub->n_direct_starts, 1);
+    dt_log(DT_LOG_DEBUG, "instance started", "instanceId", w->u.create.inst->id, "name",
+           w->u.create.inst->name, NULL);
+}
+
 int
 dt_step_commit_create(struct durata_hub *hub, struct dt_write *w)
 {
-    if (!w->u.create.first)
-        return dt_committer_run(&hub->committer, w);
-    struct step_req sr = {.req = {.unit = w, .committed = step_committed}, .hub = hub};
+    struct step_req sr = {.req = {.unit = w}, .hub = hub};
+    if (w->u.create.first)
+        sr.req.committed = step_committed;
     int rc = dt_committer_run_req(&hub->committer, &sr.req);
     if (rc == 0)
-        atomic_fetch_add(&hub->n_direct_starts, 1);
+        create_committed(hub, w);
+    return rc;
+}
+
+/* A Create unit committed without a waiter (dt_step_submit_create). */
+struct create_req {
+    struct step_req sr; /* first: the committer hands back &sr.req */
+    durata_started_fn done;
+    void *arg;
+};
+
+static void
+create_done(struct dt_commit_req *req, int rc)
+{
+    struct create_req *cr = (struct create_req *)req;
+    struct dt_write *w = req->unit;
+    if (rc == 0)
+        create_committed(cr->sr.hub, w);
+    cr->done(cr->arg, rc, w->u.create.inst->id);
+    dt_write_free(w);
+    free(cr);
+}
+
+int
+dt_step_submit_create(struct durata_hub *hub, struct dt_write *w, durata_started_fn done, void *arg)
+{
+    struct create_req *cr = calloc(1, sizeof(*cr));
+    if (!cr)
+        return DURATA_ENOMEM;
+    cr->sr.req.unit = w;
+    cr->sr.req.committed = w->u.create.first ? step_committed : NULL;
+    cr->sr.req.done = create_done;
+    cr->sr.hub = hub;
+    cr->done = done;
+    cr->arg = arg;
+    int rc = dt_committer_try_submit(&hub->committer, &cr->sr.req);
+    if (rc < 0)
+        free(cr);
     return rc;
 }
 
@@ -531,7 +613,8 @@ step_with_results(struct durata_hub *hub, const char *id, struct dt_direct_list 
 {
     struct step_ctx s = {.hub = hub, .now = dt_hub_now(hub)};
     bool taken = false;
-    if (load(&s, id) < 0 || s.inst->status != DURATA_RUNNING || !s.inst->execution_id)
+    if ((!load_cached(&s, id) && load(&s, id) < 0) || s.inst->status != DURATA_RUNNING ||
+        !s.inst->execution_id)
         goto out;
     for (size_t i = 0; i < results->count; i++)
         if (push_extra(&s, results->items[i].result) < 0)

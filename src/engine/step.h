@@ -36,6 +36,13 @@ DURATA_MUST_CHECK int dt_step_first(struct durata_hub *hub, struct dt_write *w);
  * to the history cache). Returns the unit's rc. */
 int dt_step_commit_create(struct durata_hub *hub, struct dt_write *w);
 
+/* Queues a Create unit (taken on success) without waiting: done(arg, rc,
+ * id) once it is durable or failed (see durata_start_async). Returns 0, or
+ * DURATA_EOVERLOAD / DURATA_ENOMEM with nothing queued and w still the
+ * caller's. */
+DURATA_MUST_CHECK int dt_step_submit_create(struct durata_hub *hub, struct dt_write *w,
+                                            durata_started_fn done, void *arg);
+
 /* Writes an activity result (task row task_row_id) together with the step
  * it wakes, when this hub stepped the instance last and nothing holds it
  * (its history is cached here): results that arrive while such a step is

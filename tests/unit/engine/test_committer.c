@@ -1,7 +1,8 @@
 /*
  * test_committer.c — group commit over a fake store that records calls:
  * batching, and pipelined durability (a unit is reported only after the
- * sync that covers it, while the next batch commits during that sync).
+ * sync that covers it, while the next batch commits during that sync), and
+ * a full queue refusing a submission that must not wait.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +22,9 @@ struct fake {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool pipelined;
-    bool hold_sync; /* sync() blocks while set */
-    int commits, syncs, syncing;
+    bool hold_sync;   /* sync() blocks while set */
+    bool hold_commit; /* commit() blocks while set */
+    int commits, syncs, syncing, committing;
     size_t units;
 };
 
@@ -39,6 +41,10 @@ fake_commit(struct dt_store *s, struct dt_write **units, size_t n)
     for (size_t i = 0; i < n; i++)
         units[i]->rc = 0;
     pthread_mutex_lock(&f->mu);
+    f->committing++;
+    pthread_cond_broadcast(&f->cv);
+    while (f->hold_commit)
+        pthread_cond_wait(&f->cv, &f->mu);
     f->commits++;
     f->units += n;
     pthread_cond_broadcast(&f->cv);
@@ -158,12 +164,57 @@ test_without_thread_each_submission_commits_and_syncs(void **state)
     pthread_cond_destroy(&f.cv);
 }
 
+static atomic_int reported;
+
+static void
+count_done(struct dt_commit_req *req, int rc)
+{
+    (void)req;
+    if (rc == 0)
+        atomic_fetch_add(&reported, 1);
+}
+
+static void
+test_try_submit_refuses_when_the_queue_is_full(void **state)
+{
+    struct fake f = {.base.ops = &fake_ops, .hold_commit = true};
+    struct dt_committer c;
+    struct dt_commit_req reqs[4] = {0};
+
+    (void)state;
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    dt_committer_init(&c, &f.base, NULL, NULL);
+    c.max_queue = 2;
+    assert_int_equal(dt_committer_start(&c), 0);
+    for (size_t i = 0; i < 4; i++)
+        reqs[i] = (struct dt_commit_req){.unit = dt_write_new(DT_W_RENEW), .done = count_done};
+    assert_int_equal(dt_committer_try_submit(&c, &reqs[0]), 0);
+    wait_for(&f, &f.committing, 1); /* the writer holds reqs[0]; the queue is empty */
+    assert_int_equal(dt_committer_try_submit(&c, &reqs[1]), 0);
+    assert_int_equal(dt_committer_try_submit(&c, &reqs[2]), 0);
+    assert_int_equal(dt_committer_try_submit(&c, &reqs[3]), DURATA_EOVERLOAD);
+    pthread_mutex_lock(&f.mu);
+    f.hold_commit = false;
+    pthread_cond_broadcast(&f.cv);
+    pthread_mutex_unlock(&f.mu);
+    dt_committer_stop(&c);
+    assert_int_equal(atomic_load(&reported), 3); /* the refused one never ran */
+    assert_int_equal(f.units, 3);
+    dt_committer_release(&c);
+    for (size_t i = 0; i < 4; i++)
+        dt_write_free(reqs[i].unit);
+    pthread_mutex_destroy(&f.mu);
+    pthread_cond_destroy(&f.cv);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unit_is_reported_only_after_its_sync),
         cmocka_unit_test(test_without_thread_each_submission_commits_and_syncs),
+        cmocka_unit_test(test_try_submit_refuses_when_the_queue_is_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

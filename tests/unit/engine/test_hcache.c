@@ -34,7 +34,7 @@ test_take_returns_a_matching_entry_once(void **state)
 
     (void)state;
     dt_hcache_init(&c, 16, 100);
-    dt_hcache_put(&c, "a", "exec-1", 42, &l);
+    dt_hcache_put(&c, "a", "exec-1", 42, &l, NULL);
     assert_int_equal(l.count, 0); /* taken */
     assert_true(dt_hcache_take(&c, "a", "exec-1", 42, &out, &count));
     assert_int_equal(count, 3);
@@ -53,10 +53,10 @@ test_stale_entry_is_dropped(void **state)
 
     (void)state;
     dt_hcache_init(&c, 16, 100);
-    dt_hcache_put(&c, "a", "exec-1", 42, &l);
+    dt_hcache_put(&c, "a", "exec-1", 42, &l, NULL);
     assert_false(dt_hcache_take(&c, "a", "exec-1", 43, &out, &count)); /* updated since */
     l = history_of(2);
-    dt_hcache_put(&c, "a", "exec-1", 42, &l);
+    dt_hcache_put(&c, "a", "exec-1", 42, &l, NULL);
     assert_false(dt_hcache_take(&c, "a", "exec-2", 42, &out, &count)); /* new execution */
     assert_false(dt_hcache_take(&c, "a", "exec-1", 42, &out, &count)); /* and it is gone */
     assert_int_equal(out.count, 0);
@@ -76,16 +76,16 @@ test_least_recently_used_go_first(void **state)
     for (int i = 0; i < 4; i++) { /* a0 falls out: at most 3 entries */
         struct dt_event_list l = history_of(2);
         snprintf(id, sizeof(id), "a%d", i);
-        dt_hcache_put(&c, id, "x", 1, &l);
+        dt_hcache_put(&c, id, "x", 1, &l, NULL);
     }
     assert_false(dt_hcache_take(&c, "a0", "x", 1, &out, &count));
     struct dt_event_list big = history_of(6); /* 2+2+6 = 10 events: a1 falls out */
-    dt_hcache_put(&c, "big", "x", 1, &big);
+    dt_hcache_put(&c, "big", "x", 1, &big, NULL);
     assert_false(dt_hcache_take(&c, "a1", "x", 1, &out, &count));
     assert_true(dt_hcache_take(&c, "a2", "x", 1, &out, &count));
     dt_event_list_release(&out);
     struct dt_event_list huge = history_of(11); /* over the bound: not kept */
-    dt_hcache_put(&c, "huge", "x", 1, &huge);
+    dt_hcache_put(&c, "huge", "x", 1, &huge, NULL);
     assert_false(dt_hcache_take(&c, "huge", "x", 1, &out, &count));
     assert_int_equal(c.entries, 2);
     assert_int_equal(c.events, 8);
