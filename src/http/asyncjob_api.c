@@ -126,8 +126,8 @@ out_free_input:
 
 const struct dt_route dt_asyncjob_routes[] = {
     {"GET", "/api/job-start/{jobName}", asyncjob_start,
-     "Seed 002: start an AsyncJob (AsyncJobOrchestrator) under the instance id jobName"},
+     "Seed 002: start an AsyncJob (AsyncJobOrchestrator) under the instance id jobName", false},
     {"POST", "/api/job-start/{jobName}", asyncjob_start,
-     "Seed 002: start an AsyncJob, as GET (the body is ignored)"},
-    {NULL, NULL, NULL, NULL},
+     "Seed 002: start an AsyncJob, as GET (the body is ignored)", false},
+    {NULL, NULL, NULL, NULL, false},
 };

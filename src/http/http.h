@@ -5,11 +5,13 @@
  * Owns: the shapes every API module (df_api.c, jobs_api.c, ops.c) works
  * with, so they never see libmicrohttpd; the route table type; the error
  * body of DESIGN.md ({"error":{"code","message","field"?}}).
- * Threading: the server runs GET/HEAD handlers on libmicrohttpd's thread
- * pool and other methods on its worker pool (the connection suspended
- * meanwhile); a handler may block (it calls the hub, which waits for
- * durable commits). A request and its response belong to the one thread
- * handling them.
+ * Threading: the server runs GET/HEAD handlers, and the handlers of routes
+ * marked nonblocking, on libmicrohttpd's thread pool, and other methods on
+ * its worker pool (the connection suspended meanwhile), where a handler
+ * may block (it calls the hub, which waits for durable commits). A
+ * nonblocking handler that has to wait defers its answer (dt_http_defer)
+ * instead. A request and its response belong to the one thread handling
+ * them at a time.
  */
 #ifndef DT_HTTP_HTTP_H
 #define DT_HTTP_HTTP_H
@@ -63,6 +65,9 @@ struct dt_http_req {
      * (e.g. "{id}" and "{event}"), percent-decoded. */
     const char *params[4];
     size_t n_params;
+    /* The handler runs on a worker thread, where it may wait. */
+    bool may_block;
+    void *server_ctx; /* the server's own (dt_http_defer); NULL outside it */
 };
 
 /* The value of query parameter `name` (case-insensitive, first match), or
@@ -112,9 +117,33 @@ struct dt_app; /* what handlers share: the hub and the server's settings */
 
 /* A handler fills resp; its return value is 0, or a negative DURATA_E*
  * code when it could not even build a response (then the server answers
- * 500). */
+ * 500), or one of these: */
+#define DT_HTTP_DEFERRED 1 /* dt_http_defer was called: the answer comes later */
+#define DT_HTTP_BLOCKS                                                                             \
+    2 /* a nonblocking route's handler would wait on this                                          \
+         request: run it again on a worker (resp untouched) */
 typedef int (*dt_http_handler)(struct dt_app *app, struct dt_http_req *req,
                                struct dt_http_resp *resp);
+
+/* Builds a deferred request's answer once it is resumed, on a
+ * libmicrohttpd thread: rc is what dt_http_resume was given; the return
+ * value as a handler's. Called exactly once: with resp NULL when the
+ * connection went away first (only arg is to be released then). */
+typedef int (*dt_http_finish_fn)(struct dt_app *app, struct dt_http_req *req,
+                                 struct dt_http_resp *resp, void *arg, int rc);
+
+struct dt_http_defer;
+
+/* From a handler on a libmicrohttpd thread: the answer will come later.
+ * The connection waits without holding the thread until dt_http_resume;
+ * the handler then returns DT_HTTP_DEFERRED and req stays valid. NULL
+ * when the request cannot be deferred (outside the server, or on a worker
+ * thread, where the handler simply waits): answer at once then. */
+struct dt_http_defer *dt_http_defer(struct dt_http_req *req, dt_http_finish_fn finish, void *arg);
+
+/* Ends the wait of a deferred request, from any thread, exactly once:
+ * finish(..., arg, rc) then builds the answer. */
+void dt_http_resume(struct dt_http_defer *d, int rc);
 
 /* A route: method ("GET", ...) and a pattern of literal segments and
  * "{name}" captures, e.g. "/runtime/webhooks/durabletask/instances/{id}".
@@ -127,6 +156,10 @@ struct dt_route {
     const char *pattern;
     dt_http_handler handler;
     const char *summary; /* one line, for the OpenAPI document */
+    /* The handler never waits (it answers at once, defers, or returns
+     * DT_HTTP_BLOCKS), so it runs on libmicrohttpd's thread whatever the
+     * method, without a hand-off to a worker. */
+    bool nonblocking;
 };
 
 /* Each API module exports its table, ending with a {NULL} entry. */

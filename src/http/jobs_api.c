@@ -783,15 +783,81 @@ submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_re
     return jobs_accepted(req, resp, id, true);
 }
 
+/* A submission waiting for its durable start without holding a thread
+ * (dt_http_defer, durata_start_async). */
+struct submit_wait {
+    struct dt_http_defer *defer;
+    json_t *input; /* for the log line */
+    char id[257];
+};
+
+/* The hub's report: the start is durable (or failed). Hub thread. */
+static void
+submit_started(void *arg, int rc, const char *instance_id)
+{
+    struct submit_wait *w = arg;
+
+    if (rc == 0)
+        snprintf(w->id, sizeof(w->id), "%s", instance_id);
+    dt_http_resume(w->defer, rc);
+}
+
+/* The answer once resumed (dt_http_finish_fn). */
+static int
+submit_finish(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp, void *arg,
+              int rc)
+{
+    struct submit_wait *w = arg;
+
+    (void)app;
+    if (resp && rc < 0)
+        rc = start_error(resp, rc);
+    else if (resp) {
+        log_job("job submitted", w->id, w->input, NULL);
+        rc = jobs_accepted(req, resp, w->id, false);
+    }
+    json_decref(w->input);
+    free(w);
+    return rc;
+}
+
+/* Starts the job input (text) and answers once it is durable: deferred
+ * when the server can, else waiting here. */
+static int
+submit_new(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp, json_t *input,
+           const char *text)
+{
+    struct durata_start_options o = {.name = DT_JOB_ORCHESTRATOR, .input = text};
+    struct submit_wait *w = calloc(1, sizeof(*w));
+    int rc;
+
+    if (!w)
+        return DURATA_ENOMEM;
+    w->input = json_incref(input);
+    w->defer = dt_http_defer(req, submit_finish, w);
+    if (!w->defer) {
+        rc = durata_start(app->hub, &o, w->id, sizeof(w->id));
+        return submit_finish(app, req, resp, w, rc);
+    }
+    rc = durata_start_async(app->hub, &o, submit_started, w);
+    if (rc < 0)
+        dt_http_resume(w->defer, rc);
+    return DT_HTTP_DEFERRED;
+}
+
 static int
 jobs_submit(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
 {
     const char *key = dt_http_header(req, "Idempotency-Key");
     struct job_problems p = {.fields = json_array()};
     json_t *body = NULL, *input = NULL;
-    char id[257], *text;
+    char *text;
     int rc;
 
+    /* An idempotent submission holds its key's lock through a durable
+     * start: a worker's job. */
+    if (key && !req->may_block && req->server_ctx)
+        return DT_HTTP_BLOCKS;
     if (!p.fields)
         return DURATA_ENOMEM;
     if (!parse_body(req, resp, &body, &rc))
@@ -810,14 +876,8 @@ jobs_submit(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *re
     }
     if (!(text = dt_json_text(input)))
         goto out_free;
-    rc = start_job(app, NULL, text, id);
+    rc = submit_new(app, req, resp, input, text);
     free(text);
-    if (rc < 0) {
-        rc = start_error(resp, rc);
-        goto out_free;
-    }
-    log_job("job submitted", id, input, NULL);
-    rc = jobs_accepted(req, resp, id, false);
 out_free:
     json_decref(input);
     json_decref(body);
@@ -1123,16 +1183,18 @@ out_free:
 
 const struct dt_route dt_jobs_routes[] = {
     {"POST", "/api/jobs", jobs_submit,
-     "Submit a job: 202 with job_id, status_url and management URLs (Idempotency-Key honoured)"},
+     "Submit a job: 202 with job_id, status_url and management URLs (Idempotency-Key honoured)",
+     true},
     {"GET", "/api/jobs", jobs_list,
      "List jobs, filtered by status, job_type and customer_id, "
-     "a page at a time"},
-    {"GET", "/api/jobs/{id}", jobs_get, "A job's status, result or error, and attempts"},
+     "a page at a time",
+     false},
+    {"GET", "/api/jobs/{id}", jobs_get, "A job's status, result or error, and attempts", false},
     {"DELETE", "/api/jobs/{id}", jobs_cancel,
-     "Cancel a job (terminates its orchestration); 409 when it has ended"},
+     "Cancel a job (terminates its orchestration); 409 when it has ended", false},
     {"DELETE", "/api/jobs/{id}/history", jobs_purge,
-     "Purge a finished job's history; 409 while it runs"},
+     "Purge a finished job's history; 409 while it runs", false},
     {"GET", "/api/openapi.json", dt_openapi_get,
-     "This server's OpenAPI 3.1 document, generated from its route tables"},
-    {NULL, NULL, NULL, NULL},
+     "This server's OpenAPI 3.1 document, generated from its route tables", false},
+    {NULL, NULL, NULL, NULL, false},
 };

@@ -528,6 +528,7 @@ metrics_get(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *re
 
 const struct dt_route dt_metrics_routes[] = {
     {"GET", "/metrics", metrics_get,
-     "Prometheus metrics (text format 0.0.4): requests, latencies, instances, queues, commits"},
-    {NULL, NULL, NULL, NULL},
+     "Prometheus metrics (text format 0.0.4): requests, latencies, instances, queues, commits",
+     false},
+    {NULL, NULL, NULL, NULL, false},
 };

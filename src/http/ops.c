@@ -33,8 +33,9 @@ ops_readyz(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *res
 }
 
 const struct dt_route dt_ops_routes[] = {
-    {"GET", "/healthz", ops_healthz, "Liveness: 200 {\"status\":\"ok\"} while the process runs"},
+    {"GET", "/healthz", ops_healthz, "Liveness: 200 {\"status\":\"ok\"} while the process runs",
+     false},
     {"GET", "/readyz", ops_readyz,
-     "Readiness: 200 {\"status\":\"ready\"} when serving, else 503 with Retry-After"},
-    {NULL, NULL, NULL, NULL},
+     "Readiness: 200 {\"status\":\"ready\"} when serving, else 503 with Retry-After", false},
+    {NULL, NULL, NULL, NULL, false},
 };

@@ -125,6 +125,9 @@ struct dt_http_server {
     /* Set when stopping begins: answers then close their connection, so
      * keep-alive clients go away and the drain can end. */
     atomic_bool stopping;
+    /* Deferred requests not yet resumed: the daemon must not stop while
+     * one of their connections is suspended. */
+    _Atomic long deferred;
 };
 
 /* One request's state across the access handler's calls; freed when
@@ -150,6 +153,11 @@ struct srv_conn {
     const struct dt_route *route; /* what answered; NULL: no route did */
     bool answered;
     struct srv_conn *next; /* the pool's queue */
+    /* A deferred request (dt_http_defer): what builds its answer once
+     * resumed; cleared when it has run. */
+    dt_http_finish_fn finish;
+    void *finish_arg;
+    int finish_rc;
 };
 
 /* ------------------------------------------------------------ body budget */
@@ -370,25 +378,28 @@ auth_required(const struct dt_http_server *s)
     return s->cfg->api_keys && s->cfg->api_keys[0];
 }
 
-/* Routes req and runs its handler, or sets the 400/401/404 answer.
- * Returns the route the path matched (NULL: none). */
-static const struct dt_route *
-srv_route(struct dt_http_server *s, const char *url, struct dt_http_req *req,
-          struct dt_http_resp *resp)
+/* Finds the route of req and checks its API key. false, with the
+ * 400/401/404 answer in resp, when no handler is to run; *route is what the
+ * path matched (NULL: nothing). */
+static bool
+srv_find(struct dt_http_server *s, const char *url, struct dt_http_req *req,
+         struct dt_http_resp *resp, const struct dt_route **route)
 {
-    const struct dt_route *route = NULL;
     enum dt_route_miss miss;
     int rc;
 
-    rc = dt_route_find(s->app->routes, req->method, url, req, &route, &miss);
+    *route = NULL;
+    rc = dt_route_find(s->app->routes, req->method, url, req, route, &miss);
     if (rc == DURATA_EINVAL || rc == DURATA_ENOMEM) {
         if (rc == DURATA_EINVAL)
             srv_error(resp, 400, "bad_request", "the path holds an encoded NUL byte");
         else
             srv_overloaded(resp, "out of memory");
-        return NULL;
+        *route = NULL;
+        return false;
     }
-    if (auth_required(s) && !route_is_open(route) && !dt_http_key_is_valid(req, s->cfg->api_keys)) {
+    if (auth_required(s) && !route_is_open(*route) &&
+        !dt_http_key_is_valid(req, s->cfg->api_keys)) {
         srv_error(resp, 401, "unauthorized",
                   "a valid API key is required: header x-functions-key, query parameter code "
                   "or Authorization: Bearer");
@@ -396,19 +407,38 @@ srv_route(struct dt_http_server *s, const char *url, struct dt_http_req *req,
          * so running out of memory here only loses the header. */
         if (resp->body && dt_http_add_header(resp, "WWW-Authenticate", "Bearer") < 0)
             dt_log(DT_LOG_WARN, "out of memory adding WWW-Authenticate", NULL);
-        return route;
+        return false;
     }
-    if (!route) {
+    if (!*route) {
         srv_error(resp, 404, "not_found",
                   miss == DT_ROUTE_NO_METHOD ? "this path does not take this method"
                                              : "no such route");
-        return NULL;
+        return false;
     }
-    rc = route->handler(s->app, req, resp);
+    return true;
+}
+
+/* A handler's (or a finish function's) return value rc: a failure, or an
+ * answer without a valid status, becomes a 500. */
+static void
+srv_check_answer(struct dt_http_resp *resp, int rc)
+{
     if (rc < 0 || resp->status < 100 || resp->status > 599)
         srv_error(resp, 500, "internal",
                   rc < 0 ? durata_strerror(rc) : "the handler gave no status");
-    return route;
+}
+
+/* Runs sc's handler on this thread. Returns DT_HTTP_DEFERRED or
+ * DT_HTTP_BLOCKS as the handler did; else 0 with the answer in sc->resp. */
+static int
+srv_call(struct dt_http_server *s, struct srv_conn *sc)
+{
+    int rc = sc->route->handler(s->app, &sc->req, &sc->resp);
+
+    if (rc == DT_HTTP_DEFERRED || (rc == DT_HTTP_BLOCKS && !sc->req.may_block))
+        return rc;
+    srv_check_answer(&sc->resp, rc == DT_HTTP_BLOCKS ? DURATA_EINVAL : rc);
+    return 0;
 }
 
 /* The path of the request target: origin-form "/p" as is, absolute-form
@@ -463,21 +493,6 @@ srv_answer(struct MHD_Connection *c, struct srv_conn *sc, const char *method, co
     req->n_headers = 0;
     dt_http_req_release_owned(req);
     return ret;
-}
-
-/* The request is complete: build it, route it, answer, on this thread. */
-static enum MHD_Result
-srv_dispatch(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
-             const char *url, const char *method)
-{
-    struct dt_http_req req = {0};
-    struct dt_http_resp resp = {0};
-
-    req.method = method;
-    url = target_path(url);
-    if (srv_prepare(s, c, sc, url, &req, &resp))
-        sc->route = srv_route(s, url, &req, &resp);
-    return srv_answer(c, sc, method, url, &req, &resp);
 }
 
 /* ------------------------------------------------------------ workers */
@@ -570,26 +585,21 @@ srv_worker_main(void *arg)
 
     pthread_setname_np(pthread_self(), "dt-http");
     while ((sc = pool_pop(&s->pool))) {
-        sc->route = srv_route(s, sc->url, &sc->req, &sc->resp);
+        sc->req.may_block = true;
+        (void)srv_call(s, sc);
         sc->answered = true;
         MHD_resume_connection(sc->conn);
     }
     return NULL;
 }
 
-/* Hands a complete request to a worker: the connection is suspended
- * until the worker has the answer, so this thread serves its other
- * connections meanwhile. A full queue answers 503 at once; once the
- * workers are stopping, the request runs here. */
+/* Hands a routed request to a worker: the connection is suspended until
+ * the worker has the answer, so this thread serves its other connections
+ * meanwhile. A full queue answers 503 at once; once the workers are
+ * stopping, the request runs here. */
 static enum MHD_Result
-srv_offload(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
-            const char *url, const char *method)
+srv_offload(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc)
 {
-    sc->req.method = method;
-    sc->url = target_path(url);
-    if (!srv_prepare(s, c, sc, sc->url, &sc->req, &sc->resp))
-        return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
-    sc->conn = c;
     switch (pool_push(&s->pool, sc)) {
     case POOL_QUEUED:
         return MHD_YES;
@@ -597,10 +607,80 @@ srv_offload(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn 
         srv_overloaded(&sc->resp, SRV_QUEUE_FULL_MSG);
         break;
     case POOL_STOPPING:
-        sc->route = srv_route(s, sc->url, &sc->req, &sc->resp);
+        sc->req.may_block = true;
+        (void)srv_call(s, sc);
         break;
     }
-    return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
+    return srv_answer(c, sc, sc->req.method, sc->url, &sc->req, &sc->resp);
+}
+
+/* A complete request: built and routed here, then handled here (reads and
+ * nonblocking routes), deferred, or handed to a worker. */
+static enum MHD_Result
+srv_dispatch(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *sc,
+             const char *url, const char *method)
+{
+    sc->req.method = method;
+    sc->url = target_path(url);
+    sc->conn = c;
+    if (!srv_prepare(s, c, sc, sc->url, &sc->req, &sc->resp) ||
+        !srv_find(s, sc->url, &sc->req, &sc->resp, &sc->route))
+        return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
+    if (srv_may_write(method) && !sc->route->nonblocking)
+        return srv_offload(s, c, sc);
+    sc->req.server_ctx = sc;
+    switch (srv_call(s, sc)) {
+    case DT_HTTP_DEFERRED:
+        return MHD_YES;
+    case DT_HTTP_BLOCKS:
+        sc->req.server_ctx = NULL;
+        return srv_offload(s, c, sc);
+    default:
+        return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
+    }
+}
+
+/* ------------------------------------------------------------ deferral */
+
+struct dt_http_defer *
+dt_http_defer(struct dt_http_req *req, dt_http_finish_fn finish, void *arg)
+{
+    struct srv_conn *sc = req->server_ctx;
+
+    if (!sc || req->may_block || !finish)
+        return NULL;
+    sc->finish = finish;
+    sc->finish_arg = arg;
+    atomic_fetch_add(&sc->srv->deferred, 1);
+    MHD_suspend_connection(sc->conn); /* this is the connection's thread */
+    return (struct dt_http_defer *)sc;
+}
+
+void
+dt_http_resume(struct dt_http_defer *d, int rc)
+{
+    struct srv_conn *sc = (struct srv_conn *)d;
+    struct dt_http_server *s = sc->srv; /* sc may be gone once resumed */
+
+    sc->finish_rc = rc;
+    sc->answered = true;
+    MHD_resume_connection(sc->conn);
+    atomic_fetch_sub(&s->deferred, 1);
+}
+
+/* Runs a deferred request's finish function, once: into resp, or with
+ * resp NULL to release it when the connection went away. */
+static void
+srv_finish(struct srv_conn *sc, struct dt_http_resp *resp)
+{
+    dt_http_finish_fn finish = sc->finish;
+
+    if (!finish)
+        return;
+    sc->finish = NULL;
+    int rc = finish(sc->srv->app, &sc->req, resp, sc->finish_arg, sc->finish_rc);
+    if (resp)
+        srv_check_answer(resp, rc);
 }
 
 /* Ends the workers after they have run what is queued. */
@@ -834,8 +914,9 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
         return srv_begin(s, c, url, method, req_cls);
     if (*upload_data_size)
         return srv_take_body(sc, upload_data, upload_data_size);
-    if (sc->answered) { /* resumed: the worker's answer */
+    if (sc->answered) { /* resumed: the worker's answer, or a deferred one's */
         sc->answered = false;
+        srv_finish(sc, &sc->resp);
         return srv_answer(c, sc, method, sc->url, &sc->req, &sc->resp);
     }
     if (sc->too_big)
@@ -843,8 +924,6 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
                           "the request body is larger than the server accepts");
     if (sc->overloaded) /* the budget ran out while the body came */
         return srv_reject(c, sc, method, url, 503, "overloaded", SRV_BUDGET_MSG);
-    if (srv_may_write(method))
-        return srv_offload(s, c, sc, url, method);
     return srv_dispatch(s, c, sc, url, method);
 }
 
@@ -860,7 +939,8 @@ srv_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (!sc)
         return;
     /* An answered request released these; one closed before its answer
-     * went out (the daemon stopping) did not. */
+     * went out (the client gone, the daemon stopping) did not. */
+    srv_finish(sc, NULL);
     dt_http_resp_release(&sc->resp);
     free(sc->req.headers);
     dt_http_req_release_owned(&sc->req);
@@ -1059,6 +1139,17 @@ srv_drain(struct dt_http_server *s)
         dt_log(DT_LOG_WARN, "stopping with requests still in progress", NULL);
 }
 
+/* Waits until no deferred request is suspended: their writes are under
+ * way in the hub, which is still running, so each is resumed soon. */
+static void
+srv_wait_deferred(struct dt_http_server *s)
+{
+    struct timespec pause = {0, 2 * 1000000L};
+
+    while (atomic_load(&s->deferred) > 0)
+        nanosleep(&pause, NULL);
+}
+
 void
 dt_http_server_stop(struct dt_http_server *s)
 {
@@ -1073,6 +1164,7 @@ dt_http_server_stop(struct dt_http_server *s)
     /* No connection may stay suspended when the daemon stops: the workers
      * answer (and resume) everything handed to them before they end. */
     pool_stop(&s->pool);
+    srv_wait_deferred(s);
     MHD_stop_daemon(s->daemon); /* every request completed: all bytes back */
     if (atomic_load(&s->body_bytes) != 0)
         dt_log(DT_LOG_ERROR, "request body bytes were not given back to the budget", NULL);

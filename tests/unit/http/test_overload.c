@@ -118,10 +118,10 @@ route_fail(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *res
 }
 
 static const struct dt_route test_routes[] = {
-    {"POST", "/hold", route_hold, "blocks until the test opens the gate"},
-    {"POST", "/body", route_body, "the body's length"},
-    {"POST", "/fail", route_fail, "a handler failure"},
-    {NULL, NULL, NULL, NULL},
+    {"POST", "/hold", route_hold, "blocks until the test opens the gate", false},
+    {"POST", "/body", route_body, "the body's length", false},
+    {"POST", "/fail", route_fail, "a handler failure", false},
+    {NULL, NULL, NULL, NULL, false},
 };
 
 static const struct dt_route *const all_routes[] = {test_routes, dt_ops_routes, NULL};

@@ -23,18 +23,18 @@ handler_a(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp
 }
 
 static const struct dt_route table_one[] = {
-    {"GET", "/healthz", handler_a, "health"},
-    {"GET", "/items/{id}", handler_a, "one item"},
-    {"DELETE", "/items/{id}", handler_a, "delete item"},
-    {"POST", "/items/{id}/raiseEvent/{event}", handler_a, "raise"},
-    {"GET", "/items", handler_a, "list"},
-    {NULL, NULL, NULL, NULL},
+    {"GET", "/healthz", handler_a, "health", false},
+    {"GET", "/items/{id}", handler_a, "one item", false},
+    {"DELETE", "/items/{id}", handler_a, "delete item", false},
+    {"POST", "/items/{id}/raiseEvent/{event}", handler_a, "raise", false},
+    {"GET", "/items", handler_a, "list", false},
+    {NULL, NULL, NULL, NULL, false},
 };
 
 static const struct dt_route table_two[] = {
-    {"GET", "/items/special", handler_a, "literal beats capture"},
-    {"GET", "/", handler_a, "root"},
-    {NULL, NULL, NULL, NULL},
+    {"GET", "/items/special", handler_a, "literal beats capture", false},
+    {"GET", "/", handler_a, "root", false},
+    {NULL, NULL, NULL, NULL, false},
 };
 
 static const struct dt_route *const tables[] = {table_one, table_two, NULL};

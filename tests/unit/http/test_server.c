@@ -106,14 +106,14 @@ route_block(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *re
 }
 
 static const struct dt_route test_routes[] = {
-    {"GET", "/echo/{a}/{b}", route_echo, "echo"},
-    {"POST", "/body", route_body, "body"},
-    {"GET", "/fail", route_fail, "fail"},
-    {"POST", "/text", route_text, "text"},
-    {"GET", "/slow", route_slow, "slow"},
-    {"GET", "/empty", route_noop, "a handler that sets nothing"},
-    {"GET", "/block", route_block, "a request in progress while the server stops"},
-    {NULL, NULL, NULL, NULL},
+    {"GET", "/echo/{a}/{b}", route_echo, "echo", false},
+    {"POST", "/body", route_body, "body", false},
+    {"GET", "/fail", route_fail, "fail", false},
+    {"POST", "/text", route_text, "text", false},
+    {"GET", "/slow", route_slow, "slow", false},
+    {"GET", "/empty", route_noop, "a handler that sets nothing", false},
+    {"GET", "/block", route_block, "a request in progress while the server stops", false},
+    {NULL, NULL, NULL, NULL, false},
 };
 
 static const struct dt_route *const all_routes[] = {test_routes, dt_ops_routes, NULL};
@@ -541,8 +541,8 @@ static void
 test_start_errors(void **state)
 {
     struct fixture *f = *state;
-    static const struct dt_route bad[] = {{"GET", "/a/{b", route_noop, "bad"},
-                                          {NULL, NULL, NULL, NULL}};
+    static const struct dt_route bad[] = {{"GET", "/a/{b", route_noop, "bad", false},
+                                          {NULL, NULL, NULL, NULL, false}};
     static const struct dt_route *const bad_tables[] = {bad, NULL};
     struct dt_http_config cfg = {.host = "127.0.0.1"};
     struct dt_app app = {.config = &cfg, .routes = all_routes};
