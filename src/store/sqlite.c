@@ -297,7 +297,7 @@ dt_sq_conn_open(const char *path, bool writer, struct dt_sq_conn *c)
     int rc;
 
     memset(c, 0, sizeof(*c));
-    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    rc = sqlite3_open_v2(path, &c->db, flags, dt_sq_vfs());
     if (rc != SQLITE_OK) {
         rc = c->db ? dt_sq_error(c, rc, "open") : DURATA_ENOMEM;
         goto out_close;

@@ -66,6 +66,12 @@ enum dt_sq_id {
     DT_SQ_COUNT_, /* number of statements */
 };
 
+/* The VFS every connection opens its file with (sqlite_vfs.c: the default
+ * one, with each commit's WAL writes gathered into one system call);
+ * registered on first use. NULL when it cannot be (then use the default). */
+#define DT_SQ_VFS_NAME "durata"
+const char *dt_sq_vfs(void);
+
 /* Filtered statements (query, purge_many) are built per combination of
  * filter parts present, so the planner sees plain predicates it can index;
  * each combination is prepared once per connection. */
