@@ -136,9 +136,11 @@ struct dt_http_defer;
 
 /* From a handler on a libmicrohttpd thread: the answer will come later.
  * The connection waits without holding the thread until dt_http_resume;
- * the handler then returns DT_HTTP_DEFERRED and req stays valid. NULL
- * when the request cannot be deferred (outside the server, or on a worker
- * thread, where the handler simply waits): answer at once then. */
+ * the handler must then return DT_HTTP_DEFERRED, and req stays valid. NULL
+ * when the request cannot be deferred (outside the server, on a worker
+ * thread, where the handler simply waits, once the server is stopping, or
+ * deferred already): answer at once then. DT_HTTP_DEFERRED without a
+ * deferral is answered 500. */
 struct dt_http_defer *dt_http_defer(struct dt_http_req *req, dt_http_finish_fn finish, void *arg);
 
 /* Ends the wait of a deferred request, from any thread, exactly once:

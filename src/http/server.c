@@ -23,18 +23,19 @@
  * closed) and closes idle connections after the timeout.
  * Does not own: the app and the config (the caller's, they outlive the
  * server); what handlers do.
- * Threading: libmicrohttpd's threads read requests and write answers.
- * Reads (GET, HEAD, OPTIONS) are routed and handled right there. Every
- * other method may wait for a durable commit (durata_start returns once
- * the start is on disk), so those requests go to the worker threads
- * (config.threads of them): the connection is suspended meanwhile and its
- * libmicrohttpd thread serves its other connections. Without this, a
- * thread blocked in a commit held up every connection libmicrohttpd had
- * given it, and 50 connections spread over 64 threads left only about 35
- * requests in progress at once. A request is handled by one thread at a
- * time (the hand-off goes through the pool's lock and libmicrohttpd's
- * resume). The server struct is read-only after start but for the pool
- * and its atomic counters.
+ * Threading: libmicrohttpd's threads read requests, route them and write
+ * answers. Reads (GET, HEAD, OPTIONS) and the routes marked nonblocking
+ * are handled right there; a nonblocking handler that waits for a durable
+ * commit defers its answer (dt_http_defer: the connection is suspended
+ * until dt_http_resume, from the hub's thread, and the answer is built on
+ * the libmicrohttpd thread after). Every other method may block in the
+ * hub (durata_raise_event returns once the event is on disk), so those
+ * requests go to the worker threads (config.threads of them), the
+ * connection suspended meanwhile, so a libmicrohttpd thread never sleeps
+ * in a commit while its other connections wait. A request is handled by
+ * one thread at a time (hand-offs go through the pool's lock or the hub's
+ * callback, then libmicrohttpd's resume). The server struct is read-only
+ * after start but for the pool and its atomic counters.
  */
 #include "http/server_impl.h"
 
@@ -126,8 +127,11 @@ struct dt_http_server {
      * keep-alive clients go away and the drain can end. */
     atomic_bool stopping;
     /* Deferred requests not yet resumed: the daemon must not stop while
-     * one of their connections is suspended. */
+     * one of their connections is suspended. Once defer_closed is set
+     * (stopping, after the drain), dt_http_defer refuses: a keep-alive
+     * connection may still send a request then. */
     _Atomic long deferred;
+    atomic_bool defer_closed;
 };
 
 /* One request's state across the access handler's calls; freed when
@@ -141,11 +145,13 @@ struct srv_conn {
     bool too_big;    /* over the body limit: 413 */
     bool overloaded; /* over the queue or the body budget: 503 */
     bool prepaid;    /* the whole Content-Length was charged at the start */
-    /* A request handed to a worker (srv_offload): built on the
-     * libmicrohttpd thread, routed on the worker while the connection is
-     * suspended, answered on the libmicrohttpd thread once resumed. The
-     * worker sets `answered` before resuming, and libmicrohttpd's own lock
-     * around resumption orders it before the next srv_access call. */
+    /* A request handed to a worker (srv_offload) or deferred: built and
+     * routed on the libmicrohttpd thread, handled on the worker (or
+     * waiting for dt_http_resume) while the connection is suspended,
+     * answered on the libmicrohttpd thread once resumed. The worker (or
+     * dt_http_resume) sets `answered` before resuming, and
+     * libmicrohttpd's own lock around resumption orders it before the
+     * next srv_access call. */
     struct MHD_Connection *conn;
     const char *url; /* the target's path (libmicrohttpd's memory) */
     struct dt_http_req req;
@@ -435,8 +441,10 @@ srv_call(struct dt_http_server *s, struct srv_conn *sc)
 {
     int rc = sc->route->handler(s->app, &sc->req, &sc->resp);
 
-    if (rc == DT_HTTP_DEFERRED || (rc == DT_HTTP_BLOCKS && !sc->req.may_block))
+    if ((rc == DT_HTTP_DEFERRED && sc->finish) || (rc == DT_HTTP_BLOCKS && !sc->req.may_block))
         return rc;
+    if (rc == DT_HTTP_DEFERRED) /* without dt_http_defer: nothing will answer */
+        rc = DURATA_EINVAL;
     srv_check_answer(&sc->resp, rc == DT_HTTP_BLOCKS ? DURATA_EINVAL : rc);
     return 0;
 }
@@ -647,11 +655,17 @@ dt_http_defer(struct dt_http_req *req, dt_http_finish_fn finish, void *arg)
 {
     struct srv_conn *sc = req->server_ctx;
 
-    if (!sc || req->may_block || !finish)
+    if (!sc || req->may_block || !finish || sc->finish)
         return NULL;
+    /* Counted before the check, so the stop either sees the count or this
+     * sees defer_closed (sequentially consistent atomics). */
+    atomic_fetch_add(&sc->srv->deferred, 1);
+    if (atomic_load(&sc->srv->defer_closed)) {
+        atomic_fetch_sub(&sc->srv->deferred, 1);
+        return NULL;
+    }
     sc->finish = finish;
     sc->finish_arg = arg;
-    atomic_fetch_add(&sc->srv->deferred, 1);
     MHD_suspend_connection(sc->conn); /* this is the connection's thread */
     return (struct dt_http_defer *)sc;
 }
@@ -1139,15 +1153,25 @@ srv_drain(struct dt_http_server *s)
         dt_log(DT_LOG_WARN, "stopping with requests still in progress", NULL);
 }
 
-/* Waits until no deferred request is suspended: their writes are under
- * way in the hub, which is still running, so each is resumed soon. */
+/* Refuses new deferrals, then waits until no deferred request is
+ * suspended: their writes are under way in the hub, which is still
+ * running, so each is resumed soon. There is no deadline: the daemon cannot
+ * stop with a suspended connection, nor free one the hub will resume. */
 static void
 srv_wait_deferred(struct dt_http_server *s)
 {
     struct timespec pause = {0, 2 * 1000000L};
+    int64_t warn_at = dt_clock_mono_ms() + SRV_DRAIN_MS;
 
-    while (atomic_load(&s->deferred) > 0)
+    atomic_store(&s->defer_closed, true);
+    while (atomic_load(&s->deferred) > 0) {
         nanosleep(&pause, NULL);
+        if (dt_clock_mono_ms() >= warn_at) {
+            dt_log(DT_LOG_WARN, "stopping: still waiting for the hub to finish deferred requests",
+                   NULL);
+            warn_at += SRV_DRAIN_MS;
+        }
+    }
 }
 
 void
