@@ -217,6 +217,7 @@ replay(struct step_ctx *s)
             .arg = reg->arg,
             .max_custom_status_bytes = hub->opt.max_custom_status_bytes,
             .max_payload_bytes = hub->opt.max_payload_bytes,
+            .custom_status = st->custom_status,
         };
         int rc = dt_replay_run(&in, &out);
         if (rc < 0)

@@ -87,6 +87,9 @@ struct dt_replay_in {
     void *arg;
     size_t max_custom_status_bytes;
     size_t max_payload_bytes;
+    /* The custom status stored now (JSON or NULL): setting it again to the
+     * same text needs no second check. */
+    const char *custom_status;
 };
 
 struct dt_replay_out {
