@@ -42,16 +42,22 @@ int
 dt_df_append_encoded(struct dt_buf *b, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
     int rc = 0;
 
-    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
+    while (*p && rc == 0) {
+        size_t run = 0; /* characters kept as they are, appended together */
+        while (p[run] && (isalnum(p[run]) || p[run] == '-' || p[run] == '.' || p[run] == '_' ||
+                          p[run] == '~' || (keep_slash && p[run] == '/')))
+            run++;
+        if (run) {
+            rc = dt_buf_append(b, p, run);
+            p += run;
+            continue;
+        }
         char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
-            (keep_slash && *p == '/'))
-            rc = dt_buf_append(b, p, 1);
-        else
-            rc = dt_buf_append(b, esc, 3);
+        rc = dt_buf_append(b, esc, 3);
+        p++;
     }
     return rc;
 }
