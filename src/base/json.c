@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,4 +157,83 @@ dt_json_string_lossy(const char *s)
     v = json_string(copy);
     free(copy);
     return v;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), or 0
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t
+utf8_len(const unsigned char *p)
+{
+    unsigned lo = 0x80, hi = 0xBF;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        lo = p[0] == 0xE0 ? 0xA0 : lo;
+        hi = p[0] == 0xED ? 0x9F : hi;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        lo = p[0] == 0xF0 ? 0x90 : lo;
+        hi = p[0] == 0xF4 ? 0x8F : hi;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+bool
+dt_utf8_is_valid(const char *s)
+{
+    size_t n;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p += n)
+        if (!(n = utf8_len(p)))
+            return false;
+    return true;
+}
+
+/* The escape of byte c (a quote, a backslash or a control character) into
+ * out (at least 7 bytes); its length. */
+static size_t
+json_escape(unsigned char c, char *out)
+{
+    static const char shorts[] = "btn_fr"; /* bytes 8 to 13 (11 has none) */
+
+    if (c == '"' || c == '\\' || (c >= 8 && c <= 13 && c != 11)) {
+        out[0] = '\\';
+        out[1] = c == '"' || c == '\\' ? (char)c : shorts[c - 8];
+        return 2;
+    }
+    return (size_t)snprintf(out, 7, "\\u%04X", c);
+}
+
+int
+dt_json_append_str(struct dt_buf *b, const char *s)
+{
+    bool ascii_only;
+    const char *run;
+    char esc[8];
+    int rc;
+
+    if (!s)
+        return dt_buf_append(b, "null", 4);
+    ascii_only = !dt_utf8_is_valid(s);
+    rc = dt_buf_append(b, "\"", 1);
+    for (run = s; rc == 0; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c && c != '"' && c != '\\' && c >= 0x20 && !(ascii_only && c >= 0x80))
+            continue;
+        rc = dt_buf_append(b, run, (size_t)(s - run));
+        run = s + 1;
+        if (rc < 0 || !c)
+            break;
+        if (c >= 0x80)
+            rc = dt_buf_append(b, "?", 1);
+        else
+            rc = dt_buf_append(b, esc, json_escape(c, esc));
+    }
+    return rc == 0 ? dt_buf_append(b, "\"", 1) : rc;
 }

@@ -2,7 +2,8 @@
  * json.h — helpers over jansson for JSON text crossing the APIs.
  *
  * Owns: checking untrusted JSON text against limits (size, nesting depth),
- * and small conveniences for turning values to text and back.
+ * small conveniences for turning values to text and back, and writing
+ * JSON string literals straight into a buffer as jansson would.
  * Threading: thread-safe (no state).
  */
 #ifndef DT_BASE_JSON_H
@@ -10,7 +11,10 @@
 
 #include "durata.h"
 
+#include "base/buf.h"
+
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DT_JSON_MAX_DEPTH 64
@@ -31,6 +35,16 @@ json_t *dt_json_parse(const char *text);
  * refuses) keeps its ASCII and shows other bytes as '?' instead of failing.
  * New reference, NULL only on out of memory. */
 json_t *dt_json_string_lossy(const char *s);
+
+/* true when s is well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF): the only text jansson takes as a string. */
+bool dt_utf8_is_valid(const char *s);
+
+/* Appends s to b as a JSON string literal, byte for byte as jansson's
+ * compact dump writes it (", \ and control characters escaped; UTF-8 as
+ * is); NULL appends null. Text that is not UTF-8 keeps its ASCII and shows
+ * other bytes as '?', as dt_json_string_lossy. 0 or dt_buf_append's error. */
+DURATA_MUST_CHECK int dt_json_append_str(struct dt_buf *b, const char *s);
 
 /* A JSON string literal for s, e.g. "\"hi\"" (malloc'd; NULL on OOM). */
 char *dt_json_quote(const char *s);

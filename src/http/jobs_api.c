@@ -177,76 +177,6 @@ status_url(const struct dt_http_req *req, const char *id)
     return dt_buf_detach(&b);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), or 0
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t
-utf8_len(const unsigned char *p)
-{
-    unsigned lo = 0x80, hi = 0xBF;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        lo = p[0] == 0xE0 ? 0xA0 : lo;
-        hi = p[0] == 0xED ? 0x9F : hi;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        lo = p[0] == 0xF0 ? 0x90 : lo;
-        hi = p[0] == 0xF4 ? 0x8F : hi;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
-static bool
-utf8_is_valid(const char *s)
-{
-    size_t n;
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p += n)
-        if (!(n = utf8_len(p)))
-            return false;
-    return true;
-}
-
-/* Appends s as a JSON string literal, null for NULL, escaped as jansson
- * does; text that is not UTF-8 keeps its ASCII and shows other bytes as
- * '?' (as safe_str). */
-static int
-append_text(struct dt_buf *b, const char *s)
-{
-    static const char shorts[] = "btn_fr"; /* escapes of bytes 8 to 13 (11 has none) */
-    bool ascii_only = s && !utf8_is_valid(s);
-    const char *run;
-    int rc;
-
-    if (!s)
-        return dt_buf_appends(b, "null");
-    rc = dt_buf_append(b, "\"", 1);
-    for (run = s; rc == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c && c != '"' && c != '\\' && c >= 0x20 && !(ascii_only && c >= 0x80))
-            continue;
-        rc = dt_buf_append(b, run, (size_t)(s - run));
-        run = s + 1;
-        if (rc < 0 || !c)
-            break;
-        if (c >= 0x80)
-            rc = dt_buf_append(b, "?", 1);
-        else if (c == '"' || c == '\\')
-            rc = dt_buf_appendf(b, "\\%c", c);
-        else if (c >= 8 && c <= 13 && c != 11)
-            rc = dt_buf_appendf(b, "\\%c", shorts[c - 8]);
-        else
-            rc = dt_buf_appendf(b, "\\u%04X", c);
-    }
-    return rc == 0 ? dt_buf_append(b, "\"", 1) : rc;
-}
-
 /* The body of the 202 answer, written straight into b (no JSON tree: it
  * is built on every submission): status, job_id, status_url, and the
  * Durable Functions check-status payload (id and the management URLs). */
@@ -256,10 +186,10 @@ accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
 {
     int rc = dt_buf_appends(b, "{\"status\":\"accepted\",\"job_id\":");
 
-    if (rc == 0 && (rc = append_text(b, id)) == 0)
+    if (rc == 0 && (rc = dt_json_append_str(b, id)) == 0)
         rc = dt_buf_appendf(b, ",\"status_url\":\"%s\",\"id\":", status_url);
     if (rc == 0)
-        rc = append_text(b, id);
+        rc = dt_json_append_str(b, id);
     for (size_t i = 0; rc == 0 && i < DT_DF_URL_COUNT; i++) {
         rc = dt_buf_appendf(b, ",\"%s\":\"", dt_df_url_field(i));
         if (rc == 0)

@@ -99,38 +99,6 @@ type_by_name(const char *name)
 
 /* ---------------------------------------------------------------- encode */
 
-/* true when s is well-formed UTF-8 (no overlongs, surrogates or code
- * points past U+10FFFF), the only text jansson accepts. */
-static bool
-utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    while (*p) {
-        unsigned c = *p++, n, cp;
-
-        if (c < 0x80)
-            continue;
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 3, cp = c & 0x07;
-        else
-            return false;
-        for (unsigned i = 0; i < n; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-    }
-    return true;
-}
-
 /*
  * The encoder writes the text straight into a buffer instead of building a
  * jansson object and dumping it (that was a tenth of the engine's CPU): the
@@ -152,48 +120,12 @@ jw_raw(struct jw *w, const char *s, size_t n)
         w->rc = dt_buf_append(&w->b, s, n);
 }
 
+/* s (UTF-8) as a JSON string literal. */
 static void
 jw_escaped(struct jw *w, const char *s)
 {
-    const char *run = s;
-
-    jw_raw(w, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jw_raw(w, run, (size_t)(s - run));
-        run = s + 1;
-        switch (c) {
-        case '"':
-            jw_raw(w, "\\\"", 2);
-            break;
-        case '\\':
-            jw_raw(w, "\\\\", 2);
-            break;
-        case '\b':
-            jw_raw(w, "\\b", 2);
-            break;
-        case '\f':
-            jw_raw(w, "\\f", 2);
-            break;
-        case '\n':
-            jw_raw(w, "\\n", 2);
-            break;
-        case '\r':
-            jw_raw(w, "\\r", 2);
-            break;
-        case '\t':
-            jw_raw(w, "\\t", 2);
-            break;
-        default:
-            snprintf(esc, sizeof(esc), "\\u%04X", c);
-            jw_raw(w, esc, 6);
-        }
-    }
-    jw_raw(w, run, (size_t)(s - run));
-    jw_raw(w, "\"", 1);
+    if (w->rc == 0)
+        w->rc = dt_json_append_str(&w->b, s);
 }
 
 static void
@@ -226,7 +158,7 @@ jw_str(struct jw *w, const char *key, const char *s)
 {
     if (!s || w->rc < 0)
         return;
-    if (!utf8_valid(s)) {
+    if (!dt_utf8_is_valid(s)) {
         w->rc = DURATA_EINVAL;
         return;
     }

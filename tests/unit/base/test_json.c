@@ -197,6 +197,46 @@ test_quote_escapes(void **state)
     free(q);
 }
 
+/* dt_json_append_str writes what jansson's compact dump of the same string
+ * writes, byte for byte, and the lossy form for text that is not UTF-8. */
+static void
+test_append_str_matches_jansson(void **state)
+{
+    static const char *const texts[] = {
+        "",
+        "plain",
+        "quote \" back \\ slash /",
+        "\b\f\n\r\t\v\x01\x1f\x7f",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "line\nbreak\twith \"all\" \\ of it",
+    };
+    static const char *const bad[] = {"x\xffy", "\xc0\xaf overlong", "\xed\xa0\x80 surrogate",
+                                      "caf\xc3\xa9 then \xfe"};
+    struct dt_buf b;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) + sizeof(bad) / sizeof(bad[0]); i++) {
+        bool good = i < sizeof(texts) / sizeof(texts[0]);
+        const char *s = good ? texts[i] : bad[i - sizeof(texts) / sizeof(texts[0])];
+        json_t *v = dt_json_string_lossy(s);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+        assert_int_equal(dt_utf8_is_valid(s), good);
+        dt_buf_init(&b, 4096);
+        assert_int_equal(dt_json_append_str(&b, s), 0);
+        assert_int_equal(dt_buf_append(&b, "", 1), 0);
+        assert_string_equal(b.data, want);
+        dt_buf_release(&b);
+        free(want);
+        json_decref(v);
+    }
+    dt_buf_init(&b, 4096);
+    assert_int_equal(dt_json_append_str(&b, NULL), 0);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.data, "null", 4);
+    dt_buf_release(&b);
+}
+
 static void
 test_strdup_opt(void **state)
 {
@@ -225,6 +265,7 @@ main(void)
         cmocka_unit_test(test_check_depth_ignores_brackets_in_strings),
         cmocka_unit_test(test_parse_and_text_round_trip),
         cmocka_unit_test(test_quote_escapes),
+        cmocka_unit_test(test_append_str_matches_jansson),
         cmocka_unit_test(test_strdup_opt),
     };
 

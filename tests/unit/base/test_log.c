@@ -170,6 +170,33 @@ test_odd_input_still_gives_valid_lines(void **state)
     free_lines(&l);
 }
 
+/* A line is byte for byte jansson's compact dump of the same object. */
+static void
+test_line_is_what_jansson_would_write(void **state)
+{
+    FILE *f = *state;
+    char line[1024], ts[64];
+    json_t *ref;
+    char *want;
+
+    dt_log_setup(DT_LOG_INFO, f);
+    dt_log(DT_LOG_WARN, "a \"quoted\"\tmessage", "instanceId", "caf\xc3\xa9", "reason", NULL, "x",
+           "ctl\x01\n", "instanceId", "again", NULL);
+    fflush(f);
+    rewind(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_int_equal(sscanf(line, "{\"ts\":\"%63[^\"]\"", ts), 1);
+    ref =
+        json_pack("{s:s, s:s, s:s, s:s, s:n, s:s}", "ts", ts, "level", "warn", "msg",
+                  "a \"quoted\"\tmessage", "instanceId", "caf\xc3\xa9", "reason", "x", "ctl\x01\n");
+    assert_non_null(ref);
+    want = json_dumps(ref, JSON_COMPACT);
+    line[strcspn(line, "\n")] = '\0';
+    assert_string_equal(line, want);
+    free(want);
+    json_decref(ref);
+}
+
 enum { THREADS = 4, PER_THREAD = 300 };
 
 static void *
@@ -236,6 +263,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_line_has_ts_level_msg_and_fields, open_sink,
                                         close_sink),
         cmocka_unit_test_setup_teardown(test_levels_filter_lines, open_sink, close_sink),
+        cmocka_unit_test_setup_teardown(test_line_is_what_jansson_would_write, open_sink,
+                                        close_sink),
         cmocka_unit_test_setup_teardown(test_odd_input_still_gives_valid_lines, open_sink,
                                         close_sink),
         cmocka_unit_test_setup_teardown(test_threads_never_interleave_lines, open_sink, close_sink),
