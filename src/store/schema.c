@@ -8,10 +8,14 @@
  * shared by processes are safe because it works in a write transaction.
  *
  * ---------------------------------------------------------------- format
- * Version 2 (version 1 had one history row per event). Times are int64 milliseconds since the Unix
- * epoch (UTC); JSON values are stored as text exactly as received.
+ * Version 3 (version 1 had one history row per event; version 2 kept
+ * instances in a rowid table with a separate index on id). Times are int64
+ * milliseconds since the Unix epoch (UTC); JSON values are stored as text
+ * exactly as received.
  *
- * instances — one row per orchestration instance (its current execution).
+ * instances — one row per orchestration instance (its current execution),
+ *   WITHOUT ROWID: the rows are the b-tree on id, so a start writes one
+ *   b-tree less and an update by id needs one lookup.
  *   id TEXT PRIMARY KEY, name, version (NULL ok), execution_id,
  *   status INT (enum durata_status), input, output, custom_status (JSON
  *   text or NULL), failure (the failure object as JSON text, see codec.h, or
@@ -128,6 +132,34 @@ static const char *const migrations[DT_SCHEMA_VERSION] = {
     "CREATE INDEX tasks_instance ON tasks(instance_id);",
     /* 1 -> 2: history rows hold a step's events together (n of them). */
     "ALTER TABLE history ADD COLUMN n INTEGER NOT NULL DEFAULT 1;",
+    /* 2 -> 3: instances clustered by id (WITHOUT ROWID): one b-tree less to
+     * write per start, one lookup less per update. */
+    "CREATE TABLE instances_v3 ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " name TEXT NOT NULL,"
+    " version TEXT,"
+    " execution_id TEXT,"
+    " status INTEGER NOT NULL,"
+    " input TEXT,"
+    " output TEXT,"
+    " custom_status TEXT,"
+    " failure TEXT,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " completed_ms INTEGER NOT NULL DEFAULT 0,"
+    " scheduled_start_ms INTEGER NOT NULL DEFAULT 0,"
+    " parent_id TEXT,"
+    " lock_owner TEXT,"
+    " lock_until_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "INSERT INTO instances_v3 SELECT id, name, version, execution_id, status, input, output,"
+    " custom_status, failure, created_ms, updated_ms, completed_ms, scheduled_start_ms,"
+    " parent_id, lock_owner, lock_until_ms FROM instances;"
+    "DROP TABLE instances;"
+    "ALTER TABLE instances_v3 RENAME TO instances;"
+    "CREATE INDEX instances_created ON instances(created_ms, id);"
+    "CREATE INDEX instances_status ON instances(status, created_ms);"
+    "CREATE INDEX instances_name ON instances(name, created_ms);"
+    "CREATE INDEX instances_lock ON instances(lock_until_ms) WHERE lock_owner IS NOT NULL;",
 };
 
 static int

@@ -102,6 +102,77 @@ test_version_1_file_is_migrated_and_keeps_its_history(void **state)
     dt_event_free(e1);
 }
 
+/* The version 2 layout of instances: a rowid table with an index on id. */
+static const char *const instances_v2 =
+    "CREATE TABLE v2 (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, version TEXT,"
+    " execution_id TEXT, status INTEGER NOT NULL, input TEXT, output TEXT, custom_status TEXT,"
+    " failure TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " completed_ms INTEGER NOT NULL DEFAULT 0, scheduled_start_ms INTEGER NOT NULL DEFAULT 0,"
+    " parent_id TEXT, lock_owner TEXT, lock_until_ms INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO v2 SELECT * FROM instances; DROP TABLE instances;"
+    "ALTER TABLE v2 RENAME TO instances;"
+    "CREATE INDEX instances_created ON instances(created_ms, id);"
+    "CREATE INDEX instances_status ON instances(status, created_ms);"
+    "CREATE INDEX instances_name ON instances(name, created_ms);"
+    "CREATE INDEX instances_lock ON instances(lock_until_ms) WHERE lock_owner IS NOT NULL;"
+    "PRAGMA user_version = 2;";
+
+static int
+count_of(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int n = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Schema 2 -> 3: instances of a version 2 file (rowid table) survive with
+ * every column, the table becomes WITHOUT ROWID, and its indexes serve
+ * queries again. */
+static void
+test_version_2_file_is_migrated_and_keeps_its_instances(void **state)
+{
+    struct fx *fx = *state;
+    struct durata_filter f = {.statuses = 1u << DURATA_COMPLETED, .name = "B"};
+    struct durata_instance *inst = NULL;
+    struct durata_page *page = NULL;
+    sqlite3 *db;
+
+    assert_int_equal(fx_create(fx->s, "one", "A", 10), 0);
+    assert_int_equal(fx_create(fx->s, "two", "B", 20), 0);
+    assert_int_equal(fx_set_status(fx->s, "two", DURATA_COMPLETED), 0);
+    dt_store_close(fx->s);
+    fx->s = NULL;
+    assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, instances_v2, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'instances'"
+                                  " AND sql LIKE '%WITHOUT ROWID%'"),
+                     0);
+    sqlite3_close(db);
+    fx_reopen(fx);
+    assert_int_equal(fx->s->ops->get_instance(fx->s, "one", &inst), 0);
+    assert_string_equal(inst->name, "A");
+    assert_int_equal(inst->created_ms, 10);
+    durata_instance_free(inst);
+    assert_int_equal(fx->s->ops->query(fx->s, &f, 10, NULL, &page), 0);
+    assert_int_equal(page->count, 1);
+    assert_string_equal(page->items[0]->id, "two");
+    durata_page_free(page);
+    assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
+    assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'instances'"
+                                  " AND sql LIKE '%WITHOUT ROWID%'"),
+                     1);
+    assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND tbl_name = 'instances' AND name LIKE 'instances_%'"),
+                     4);
+    assert_int_equal(count_of(db, "PRAGMA user_version"), DT_SCHEMA_VERSION);
+    sqlite3_close(db);
+}
+
 static void
 test_not_a_database_is_refused(void **state)
 {
@@ -334,6 +405,7 @@ test_reads_from_many_threads_during_commits(void **state)
 static const struct CMUnitTest sqlite_tests[] = {
     T(test_newer_schema_version_is_refused),
     T(test_version_1_file_is_migrated_and_keeps_its_history),
+    T(test_version_2_file_is_migrated_and_keeps_its_instances),
     T(test_not_a_database_is_refused),
     cmocka_unit_test(test_open_arguments),
     T(test_unencodable_event_fails_its_unit_only),
