@@ -315,3 +315,21 @@ eng_json_of_str(const char *str)
     assert_non_null(s);
     return s;
 }
+
+void
+eng_act_echo(struct durata_activity *a, void *arg)
+{
+    (void)arg;
+    durata_activity_complete(a, durata_activity_input(a));
+}
+
+enum durata_orch_result
+eng_orch_call_one(struct durata_orch *o, void *arg)
+{
+    struct durata_task *t = durata_call_activity(o, (const char *)arg, durata_orch_input(o), NULL);
+
+    if (!durata_await(o, t))
+        return DURATA_YIELD;
+    durata_orch_complete(o, durata_task_result(t));
+    return DURATA_DONE;
+}

@@ -54,6 +54,12 @@ int64_t eng_now(struct eng *e);
 void eng_orch(struct eng *e, const char *name, durata_orchestrator_fn fn, void *arg);
 void eng_act(struct eng *e, const char *name, durata_activity_fn fn, void *arg);
 
+/* An activity that completes with its input. */
+void eng_act_echo(struct durata_activity *a, void *arg);
+/* An orchestrator that calls the activity named arg (a string) with its
+ * input and completes with the result. */
+enum durata_orch_result eng_orch_call_one(struct durata_orch *o, void *arg);
+
 /* Processes everything visible now; fails the test on an error or when the
  * hub never runs dry (ENG_RUN_CAP items). Returns the count processed. */
 int eng_run(struct eng *e);

@@ -44,6 +44,40 @@ test_take_returns_a_matching_entry_once(void **state)
     dt_hcache_release(&c);
 }
 
+/* An entry stored with the instance's state gives both to take_state
+ * (unchecked, once); one stored without stays for the checked take. */
+static void
+test_take_state_needs_a_stored_state(void **state)
+{
+    struct dt_hcache c;
+    struct dt_event_list l = history_of(2), out = {0};
+    struct durata_instance inst = {.id = "a",
+                                   .name = "A",
+                                   .execution_id = "exec-1",
+                                   .status = DURATA_RUNNING,
+                                   .updated_ms = 42};
+    struct durata_instance *got = NULL;
+    size_t count = 0;
+
+    (void)state;
+    dt_hcache_init(&c, 16, 100);
+    dt_hcache_put(&c, "a", "exec-1", 42, &l, dt_instance_clone(&inst));
+    assert_true(dt_hcache_take_state(&c, "a", &got, &out, &count));
+    assert_int_equal(count, 2);
+    assert_int_equal(out.count, 2);
+    assert_string_equal(got->execution_id, "exec-1");
+    assert_int_equal(got->updated_ms, 42);
+    durata_instance_free(got);
+    dt_event_list_release(&out);
+    assert_false(dt_hcache_take_state(&c, "a", &got, &out, &count)); /* taken out */
+    l = history_of(1);
+    dt_hcache_put(&c, "b", "exec-1", 7, &l, NULL);
+    assert_false(dt_hcache_take_state(&c, "b", &got, &out, &count));
+    assert_true(dt_hcache_take(&c, "b", "exec-1", 7, &out, &count)); /* still there */
+    dt_event_list_release(&out);
+    dt_hcache_release(&c);
+}
+
 static void
 test_stale_entry_is_dropped(void **state)
 {
@@ -160,6 +194,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_returns_a_matching_entry_once),
+        cmocka_unit_test(test_take_state_needs_a_stored_state),
         cmocka_unit_test(test_stale_entry_is_dropped),
         cmocka_unit_test(test_least_recently_used_go_first),
         cmocka_unit_test_setup_teardown(

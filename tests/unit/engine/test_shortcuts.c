@@ -53,24 +53,6 @@ act_slow_echo(struct durata_activity *a, void *arg)
     durata_activity_complete(a, durata_activity_input(a));
 }
 
-static void
-act_echo(struct durata_activity *a, void *arg)
-{
-    (void)arg;
-    durata_activity_complete(a, durata_activity_input(a));
-}
-
-static enum durata_orch_result
-orch_gated(struct durata_orch *o, void *arg)
-{
-    (void)arg;
-    struct durata_task *t = durata_call_activity(o, "Gated", durata_orch_input(o), NULL);
-    if (!durata_await(o, t))
-        return DURATA_YIELD;
-    durata_orch_complete(o, durata_task_result(t));
-    return DURATA_DONE;
-}
-
 /* FAN activities at once (arg names the activity, Echo of 1..FAN);
  * completes with their sum. */
 static enum durata_orch_result
@@ -123,8 +105,8 @@ setup(void **state)
     if (rc == 0) {
         eng_reopen(e, &o);
         eng_act(e, "Gated", act_gated, NULL);
-        eng_act(e, "Echo", act_echo, NULL);
-        eng_orch(e, "Gated", orch_gated, NULL);
+        eng_act(e, "Echo", eng_act_echo, NULL);
+        eng_orch(e, "Gated", eng_orch_call_one, "Gated");
         eng_orch(e, "Rounds", orch_rounds, NULL);
         eng_orch(e, "Fan", orch_fan, "Echo");
         eng_orch(e, "SlowFan", orch_fan, "SlowEcho");

@@ -52,28 +52,10 @@ on_started(void *arg, int rc, const char *instance_id)
 }
 
 static void
-act_echo(struct durata_activity *a, void *arg)
-{
-    (void)arg;
-    durata_activity_complete(a, durata_activity_input(a));
-}
-
-static enum durata_orch_result
-orch_one(struct durata_orch *o, void *arg)
-{
-    (void)arg;
-    struct durata_task *t = durata_call_activity(o, "Echo", durata_orch_input(o), NULL);
-    if (!durata_await(o, t))
-        return DURATA_YIELD;
-    durata_orch_complete(o, durata_task_result(t));
-    return DURATA_DONE;
-}
-
-static void
 register_all(struct eng *e)
 {
-    eng_act(e, "Echo", act_echo, NULL);
-    eng_orch(e, "One", orch_one, NULL);
+    eng_act(e, "Echo", eng_act_echo, NULL);
+    eng_orch(e, "One", eng_orch_call_one, "Echo");
 }
 
 static int

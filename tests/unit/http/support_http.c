@@ -149,3 +149,18 @@ ht_server_stop(struct ht_server *s)
     dt_http_server_stop(s->srv);
     s->srv = NULL;
 }
+
+int
+ht_curl_setup(void **state)
+{
+    (void)state;
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+int
+ht_curl_teardown(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}

@@ -34,6 +34,10 @@ bool ht_header(const struct ht_reply *r, const char *name, char *out, size_t siz
  * absent or not a string. */
 bool ht_json_str(const struct ht_reply *r, const char *key, char *out, size_t size);
 
+/* cmocka group setup/teardown: libcurl's global state for the group. */
+int ht_curl_setup(void **state);
+int ht_curl_teardown(void **state);
+
 /* A server on 127.0.0.1 port 0 with the given route tables. */
 struct ht_server {
     struct dt_http_config cfg;

@@ -740,21 +740,6 @@ test_client_gone_before_the_resume(void **state)
     assert_true(now_us() - t0 < 5 * 1000 * 1000);
 }
 
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
-}
-
 int
 main(void)
 {
@@ -770,5 +755,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stop_waits_for_a_deferred_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_gone_before_the_resume, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, ht_curl_setup, ht_curl_teardown);
 }

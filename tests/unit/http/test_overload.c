@@ -552,21 +552,6 @@ test_a_client_gone_mid_body_gives_its_bytes_back(void **state)
     assert_false(leaked);
 }
 
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
-}
-
 int
 main(void)
 {
@@ -583,5 +568,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_a_client_gone_mid_body_gives_its_bytes_back,
                                         setup_budget_short_timeout, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, ht_curl_setup, ht_curl_teardown);
 }

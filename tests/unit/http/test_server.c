@@ -605,21 +605,6 @@ test_stop_answers_requests_in_progress(void **state)
     ht_reply_release(&bc.reply);
 }
 
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
-}
-
 int
 main(void)
 {
@@ -643,5 +628,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_answers_requests_in_progress, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, ht_curl_setup, ht_curl_teardown);
 }
