@@ -27,8 +27,9 @@
  * 404 as for any method a path does not take.
  * Logs: one line per start with instanceId, name, ThirdPartyJobId and
  * reason (null: a start has none, as for a job submission).
- * Threading: no state; the handler runs on the server's threads and blocks
- * only its own until the start is durable.
+ * Threading: no state; the handler runs on libmicrohttpd's threads and
+ * answers once the start is durable without holding its thread
+ * (dt_http_start).
  */
 #include "http/asyncjob_api.h"
 #include "http/df.h"
@@ -90,11 +91,27 @@ log_start(const char *id, const char *input)
     json_decref(in);
 }
 
+/* The answer once the start is durable (dt_http_started_fn); arg is the
+ * input text, freed here. */
+static int
+started(struct dt_http_req *req, struct dt_http_resp *resp, int rc, const char *id, void *arg)
+{
+    char *input = arg;
+
+    if (resp && rc < 0)
+        rc = start_error(resp, rc, req->params[0]);
+    else if (resp) {
+        log_start(id, input);
+        rc = dt_df_accepted(req, resp, id, false);
+    }
+    free(input);
+    return rc;
+}
+
 static int
 asyncjob_start(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
 {
     struct durata_start_options o = {.name = DT_ASYNCJOB_NAME};
-    char id[DT_DF_MAX_ID + 1];
     char *input = NULL;
     int rc = 0;
 
@@ -112,22 +129,13 @@ asyncjob_start(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp 
     if (rc < 0)
         return rc;
     o.input = input;
-    rc = durata_start(app->hub, &o, id, sizeof(id));
-    if (rc < 0) {
-        rc = start_error(resp, rc, o.instance_id);
-        goto out_free_input;
-    }
-    log_start(id, input);
-    rc = dt_df_accepted(req, resp, id, false);
-out_free_input:
-    free(input);
-    return rc;
+    return dt_http_start(app, req, resp, &o, started, input);
 }
 
 const struct dt_route dt_asyncjob_routes[] = {
     {"GET", "/api/job-start/{jobName}", asyncjob_start,
-     "Seed 002: start an AsyncJob (AsyncJobOrchestrator) under the instance id jobName", false},
+     "Seed 002: start an AsyncJob (AsyncJobOrchestrator) under the instance id jobName", true},
     {"POST", "/api/job-start/{jobName}", asyncjob_start,
-     "Seed 002: start an AsyncJob, as GET (the body is ignored)", false},
+     "Seed 002: start an AsyncJob, as GET (the body is ignored)", true},
     {NULL, NULL, NULL, NULL, false},
 };

@@ -393,6 +393,22 @@ start_query(const struct dt_http_req *req, struct dt_http_resp *resp,
     return true;
 }
 
+/* The 202 of a start without a wait (dt_http_started_fn). */
+static int
+start_answer(struct dt_http_req *req, struct dt_http_resp *resp, int rc, const char *id, void *arg)
+{
+    (void)arg;
+    if (!resp)
+        return rc;
+    if (rc < 0)
+        return start_error(resp, rc, req->params[0], req->n_params > 1 ? req->params[1] : NULL);
+    dt_log(DT_LOG_DEBUG, "orchestration started", "instanceId", id, "name", req->params[0], NULL);
+    return dt_df_accepted(req, resp, id, true);
+}
+
+/* A start answers when it is durable without holding the server's thread
+ * (dt_http_start); one that waits for the instance's end (timeout) does
+ * that on a worker thread. */
 static int
 df_start(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
 {
@@ -406,6 +422,10 @@ df_start(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
     if ((o.instance_id && !id_ok(o.instance_id, resp, &rc)) || !start_query(req, resp, &o, &rc) ||
         !start_input(req, resp, &o.input, &rc) || !wait_params(req, resp, &wait_ms, &rc))
         return rc;
+    if (wait_ms < 0)
+        return dt_http_start(app, req, resp, &o, start_answer, NULL);
+    if (!req->may_block && req->server_ctx)
+        return DT_HTTP_BLOCKS;
     rc = durata_start(app->hub, &o, id, sizeof(id));
     if (rc < 0)
         return start_error(resp, rc, o.name, o.instance_id);
@@ -440,9 +460,9 @@ df_restart(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *res
 
 const struct dt_route dt_df_routes[] = {
     {"POST", DT_DF_BASE "/orchestrators/{name}", df_start,
-     "Start an orchestration (generated instance id)", false},
+     "Start an orchestration (generated instance id)", true},
     {"POST", DT_DF_BASE "/orchestrators/{name}/{id}", df_start,
-     "Start an orchestration under the given instance id", false},
+     "Start an orchestration under the given instance id", true},
     {"GET", DT_DF_BASE "/instances", dt_df_list, "List instances (filters, continuation token)",
      false},
     {"DELETE", DT_DF_BASE "/instances", dt_df_purge_many,

@@ -147,6 +147,19 @@ struct dt_http_defer *dt_http_defer(struct dt_http_req *req, dt_http_finish_fn f
  * finish(..., arg, rc) then builds the answer. */
 void dt_http_resume(struct dt_http_defer *d, int rc);
 
+/* Builds the answer to a start (rc 0 with the instance's id, else the
+ * start's error and id NULL); resp NULL when the connection went away (only
+ * arg is to be released then). The return value as a handler's. */
+typedef int (*dt_http_started_fn)(struct dt_http_req *req, struct dt_http_resp *resp, int rc,
+                                  const char *id, void *arg);
+
+/* Starts o and answers through `answer` (called exactly once) when the
+ * start is durable: deferred (durata_start_async) when the server can
+ * defer req, else after waiting in durata_start. Returns what the handler
+ * returns: DT_HTTP_DEFERRED, or answer's value. start.c. */
+int dt_http_start(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp,
+                  const struct durata_start_options *o, dt_http_started_fn answer, void *arg);
+
 /* A route: method ("GET", ...) and a pattern of literal segments and
  * "{name}" captures, e.g. "/runtime/webhooks/durabletask/instances/{id}".
  * Literal segments match case-insensitively (Durable Functions matches

@@ -713,66 +713,21 @@ submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_re
     return jobs_accepted(req, resp, id, true);
 }
 
-/* A submission waiting for its durable start without holding a thread
- * (dt_http_defer, durata_start_async). */
-struct submit_wait {
-    struct dt_http_defer *defer;
-    json_t *input; /* for the log line */
-    char id[257];
-};
-
-/* The hub's report: the start is durable (or failed). Hub thread. */
-static void
-submit_started(void *arg, int rc, const char *instance_id)
-{
-    struct submit_wait *w = arg;
-
-    if (rc == 0)
-        snprintf(w->id, sizeof(w->id), "%s", instance_id);
-    dt_http_resume(w->defer, rc);
-}
-
-/* The answer once resumed (dt_http_finish_fn). */
+/* The answer to a submission's start (dt_http_started_fn); arg is the
+ * job's input (a reference, released here). */
 static int
-submit_finish(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp, void *arg,
-              int rc)
+submit_answer(struct dt_http_req *req, struct dt_http_resp *resp, int rc, const char *id, void *arg)
 {
-    struct submit_wait *w = arg;
+    json_t *input = arg;
 
-    (void)app;
     if (resp && rc < 0)
         rc = start_error(resp, rc);
     else if (resp) {
-        log_job("job submitted", w->id, w->input, NULL);
-        rc = jobs_accepted(req, resp, w->id, false);
+        log_job("job submitted", id, input, NULL);
+        rc = jobs_accepted(req, resp, id, false);
     }
-    json_decref(w->input);
-    free(w);
+    json_decref(input);
     return rc;
-}
-
-/* Starts the job input (text) and answers once it is durable: deferred
- * when the server can, else waiting here. */
-static int
-submit_new(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp, json_t *input,
-           const char *text)
-{
-    struct durata_start_options o = {.name = DT_JOB_ORCHESTRATOR, .input = text};
-    struct submit_wait *w = calloc(1, sizeof(*w));
-    int rc;
-
-    if (!w)
-        return DURATA_ENOMEM;
-    w->input = json_incref(input);
-    w->defer = dt_http_defer(req, submit_finish, w);
-    if (!w->defer) {
-        rc = durata_start(app->hub, &o, w->id, sizeof(w->id));
-        return submit_finish(app, req, resp, w, rc);
-    }
-    rc = durata_start_async(app->hub, &o, submit_started, w);
-    if (rc < 0)
-        dt_http_resume(w->defer, rc);
-    return DT_HTTP_DEFERRED;
 }
 
 static int
@@ -806,7 +761,8 @@ jobs_submit(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *re
     }
     if (!(text = dt_json_text(input)))
         goto out_free;
-    rc = submit_new(app, req, resp, input, text);
+    struct durata_start_options o = {.name = DT_JOB_ORCHESTRATOR, .input = text};
+    rc = dt_http_start(app, req, resp, &o, submit_answer, json_incref(input));
     free(text);
 out_free:
     json_decref(input);
