@@ -6,9 +6,18 @@
  * while every request of its batch waits. Instead, a wal hook on the writer
  * counts WAL frames after each commit and wakes a background thread, which
  * runs PASSIVE checkpoints on its own connection (they never block the
- * writer nor readers). If the WAL still grows past DT_SQ_WAL_HARD_FRAMES
- * (checkpoints cannot keep up), the writer checkpoints inline, trading
- * latency for a bounded WAL file.
+ * writer nor readers).
+ * The WAL starts over from its beginning only when a write begins with
+ * every frame checkpointed, which a background pass never achieves while
+ * the writer keeps committing: the WAL would grow without end and every
+ * commit past the threshold would wake another pass (each with its own
+ * fsyncs). So once a pass has checkpointed all but a tail of at most
+ * DT_SQ_WAL_TAIL_FRAMES, the writer checkpoints that tail itself, in the
+ * hook, and its next transaction restarts the WAL: one cycle per
+ * DT_SQ_WAL_SOFT_FRAMES or so. If the WAL still grows past
+ * DT_SQ_WAL_HARD_FRAMES (checkpoints cannot keep up, or readers hold old
+ * snapshots), the writer checkpoints inline, trading latency for a bounded
+ * WAL file.
  * Threading: `mu` guards frames/stop; the thread owns `conn`.
  *
  * Pipelined durability lives here too, since it is about the WAL file:
@@ -30,23 +39,34 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DT_SQ_WAL_SOFT_FRAMES 1000  /* wake the checkpointer */
-#define DT_SQ_WAL_HARD_FRAMES 32768 /* checkpoint inline (~128 MiB of 4 KiB pages) */
+#define DT_SQ_WAL_SOFT_FRAMES 8000  /* wake the checkpointer */
+#define DT_SQ_WAL_TAIL_FRAMES 1024  /* what the writer checkpoints itself */
+#define DT_SQ_WAL_HARD_FRAMES 32768 /* checkpoint inline (64 MiB of 2 KiB pages) */
 
+/* After each commit of the writer, on its thread: frames is the WAL's
+ * length. */
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct dt_sq_checkpointer *k = arg;
-    if (frames >= DT_SQ_WAL_HARD_FRAMES) {
+    bool catch_up = false;
+
+    pthread_mutex_lock(&k->mu);
+    if (frames < k->last_frames) /* the WAL started over */
+        k->backfilled = 0;
+    k->last_frames = frames;
+    if (frames >= DT_SQ_WAL_SOFT_FRAMES && !k->busy && !k->requested) {
+        /* One pass at a time, asked for once: a pass per commit would
+         * sync the database file per commit. */
+        catch_up = k->backfilled > 0 && frames - k->backfilled <= DT_SQ_WAL_TAIL_FRAMES;
+        if (!catch_up) {
+            k->requested = true;
+            pthread_cond_signal(&k->cv);
+        }
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (catch_up || frames >= DT_SQ_WAL_HARD_FRAMES)
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        return SQLITE_OK;
-    }
-    if (frames >= DT_SQ_WAL_SOFT_FRAMES) {
-        pthread_mutex_lock(&k->mu);
-        k->frames = frames;
-        pthread_cond_signal(&k->cv);
-        pthread_mutex_unlock(&k->mu);
-    }
     return SQLITE_OK;
 }
 
@@ -57,7 +77,7 @@ checkpointer_main(void *arg)
     pthread_setname_np(pthread_self(), "dt-checkpoint");
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {
-        if (k->frames < DT_SQ_WAL_SOFT_FRAMES) {
+        if (!k->requested) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1; /* a quiet hub still checkpoints what it wrote */
@@ -65,13 +85,20 @@ checkpointer_main(void *arg)
             if (k->stop)
                 break;
         }
-        k->frames = 0;
+        k->requested = false;
+        k->busy = true;
         pthread_mutex_unlock(&k->mu);
-        int rc = sqlite3_wal_checkpoint_v2(k->conn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int log = 0, done = 0;
+        int rc =
+            sqlite3_wal_checkpoint_v2(k->conn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
             dt_log(DT_LOG_WARN, "store: checkpoint failed", "sqliteMessage",
                    sqlite3_errmsg(k->conn.db), NULL);
         pthread_mutex_lock(&k->mu);
+        k->busy = false;
+        /* A pass that saw a WAL shorter than the writer's last one read a
+         * WAL that started over since: its count is of no use. */
+        k->backfilled = rc == SQLITE_OK && log <= k->last_frames ? done : 0;
     }
     pthread_mutex_unlock(&k->mu);
     return NULL;

@@ -96,8 +96,14 @@ struct dt_sq_checkpointer {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int frames; /* guarded by mu: WAL frames at the last commit */
-    bool stop;  /* guarded by mu */
+    /* guarded by mu: frames the thread's last pass left checkpointed in the
+     * current WAL (0 before one, or once the WAL started over), and whether
+     * a pass is under way */
+    int backfilled;
+    bool busy;
+    bool requested;  /* guarded by mu: the writer asked for a pass not yet begun */
+    int last_frames; /* the writer's (wal hook's) own: frames at its previous commit */
+    bool stop;       /* guarded by mu */
     bool running;
     bool initialized;
     struct dt_sq_conn conn; /* owned by the thread */

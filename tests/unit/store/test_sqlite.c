@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,6 +172,40 @@ test_version_2_file_is_migrated_and_keeps_its_instances(void **state)
                      4);
     assert_int_equal(count_of(db, "PRAGMA user_version"), DT_SCHEMA_VERSION);
     sqlite3_close(db);
+}
+
+/* Under writes that never pause, the WAL still starts over: the writer
+ * checkpoints the tail a background pass left, so the file stays near the
+ * checkpoint threshold (8,000 frames, ~16 MiB) instead of growing while
+ * every commit wakes another pass. ~60 MiB of frames are written here. */
+static void
+test_wal_starts_over_under_continuous_writes(void **state)
+{
+    struct fx *fx = *state;
+    char wal[1100], id[32], *input = malloc(6001);
+    long long largest = 0;
+    struct stat st;
+
+    assert_non_null(input);
+    input[0] = '"';
+    memset(input + 1, 'x', 5998);
+    input[5999] = '"';
+    input[6000] = '\0';
+    snprintf(wal, sizeof(wal), "%s-wal", fx->target);
+    for (int i = 0; i < 10000; i++) {
+        struct dt_write *w;
+
+        snprintf(id, sizeof(id), "i%06d", i);
+        w = fx_create_unit(id, "A", 1000 + i);
+        free(w->u.create.inst->input);
+        w->u.create.inst->input = fx_strdup(input);
+        assert_int_equal(fx_commit1(fx->s, w), 0);
+        if (i % 100 == 0 && stat(wal, &st) == 0 && st.st_size > largest)
+            largest = st.st_size;
+    }
+    free(input);
+    assert_true(largest > 0);
+    assert_true(largest < 40LL * 1024 * 1024);
 }
 
 static void
@@ -406,6 +441,7 @@ static const struct CMUnitTest sqlite_tests[] = {
     T(test_newer_schema_version_is_refused),
     T(test_version_1_file_is_migrated_and_keeps_its_history),
     T(test_version_2_file_is_migrated_and_keeps_its_instances),
+    T(test_wal_starts_over_under_continuous_writes),
     T(test_not_a_database_is_refused),
     cmocka_unit_test(test_open_arguments),
     T(test_unencodable_event_fails_its_unit_only),
