@@ -75,6 +75,14 @@ buf_reserve(struct dt_buf *b, size_t extra)
 }
 
 int
+dt_buf_reserve(struct dt_buf *b, size_t n)
+{
+    if (n > buf_max(b) - b->len)
+        n = buf_max(b) - b->len;
+    return buf_reserve(b, n);
+}
+
+int
 dt_buf_append(struct dt_buf *b, const void *data, size_t len)
 {
     int rc;

@@ -24,6 +24,9 @@ struct dt_buf {
 void dt_buf_init(struct dt_buf *b, size_t max);
 void dt_buf_release(struct dt_buf *b);
 void dt_buf_reset(struct dt_buf *b); /* len = 0, keeps storage */
+/* Room for n more bytes at once (within the cap), for a buffer whose size
+ * is known ahead: one allocation instead of a doubling series. */
+DURATA_MUST_CHECK int dt_buf_reserve(struct dt_buf *b, size_t n);
 DURATA_MUST_CHECK int dt_buf_append(struct dt_buf *b, const void *data, size_t len);
 DURATA_MUST_CHECK int dt_buf_appends(struct dt_buf *b, const char *s);
 DURATA_MUST_CHECK int dt_buf_appendf(struct dt_buf *b, const char *fmt, ...)

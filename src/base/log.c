@@ -129,7 +129,9 @@ dt_log(enum dt_log_level level, const char *msg, ...)
         return;
     dt_time_format_7(dt_clock_wall_ms(), ts, sizeof(ts));
     dt_buf_init(&b, SIZE_MAX);
-    rc = dt_buf_appends(&b, "{\"ts\":\"");
+    rc = dt_buf_reserve(&b, 256); /* most lines fit */
+    if (rc == 0)
+        rc = dt_buf_appends(&b, "{\"ts\":\"");
     if (rc == 0 && (rc = dt_buf_appends(&b, ts)) == 0 &&
         (rc = dt_buf_appends(&b, "\",\"level\":\"")) == 0 &&
         (rc = dt_buf_appends(&b, level_names[level])) == 0 &&

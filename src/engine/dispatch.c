@@ -111,15 +111,14 @@ act_cap(const struct dt_dispatcher *d)
     return (size_t)d->n_act_threads * ACT_DEPTH;
 }
 
+/* Without the lock: every start and step asks, and the answer may be out
+ * of date the moment it is given anyway (work pushed past the cap or after
+ * a stop is handled by the push). */
 bool
 dt_dispatcher_has_room(struct dt_dispatcher *d, unsigned kind)
 {
-    pthread_mutex_lock(&d->mu);
-    bool room =
-        d->running && !d->stopping && !d->quiescing &&
-        (kind == DT_WAKE_ORCH ? d->orch_inflight < orch_cap(d) : d->act_inflight < act_cap(d));
-    pthread_mutex_unlock(&d->mu);
-    return room;
+    return d->running && !d->stopping && !d->quiescing &&
+           (kind == DT_WAKE_ORCH ? d->orch_inflight < orch_cap(d) : d->act_inflight < act_cap(d));
 }
 
 /* Appends an instance id to the orchestration queue; d->mu held. */

@@ -19,6 +19,7 @@
 #include "store/event.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,16 +49,18 @@ struct dt_dispatcher {
     pthread_cond_t act_cv;  /* activity workers */
     pthread_cond_t idle_cv; /* no activity runs any more */
     unsigned wake;          /* DT_WAKE_* bits */
-    bool running;
-    bool quiescing;     /* stopping with a grace: no claims, renewals go on */
-    bool stopping;      /* the dispatcher thread ends */
-    bool draining;      /* workers end once their queue is empty */
-    struct dt_heap due; /* wall-clock ms at which something turns visible */
+    /* running, quiescing, stopping and the two inflight counts change under
+     * mu; dt_dispatcher_has_room reads them without it (a hint). */
+    atomic_bool running;
+    atomic_bool quiescing; /* stopping with a grace: no claims, renewals go on */
+    atomic_bool stopping;  /* the dispatcher thread ends */
+    bool draining;         /* workers end once their queue is empty */
+    struct dt_heap due;    /* wall-clock ms at which something turns visible */
     struct dt_id_node *orch_head, *orch_tail;
-    size_t orch_inflight; /* queued + being stepped */
+    _Atomic size_t orch_inflight; /* queued + being stepped */
     struct dt_task_list act_queue;
     size_t act_queue_head;
-    size_t act_inflight; /* queued + running */
+    _Atomic size_t act_inflight; /* queued + running */
     struct durata_activity **running_acts;
     size_t n_running_acts, cap_running_acts;
     int64_t next_sweep_mono;

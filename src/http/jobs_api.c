@@ -97,6 +97,8 @@
 #define JOBS_LIST_MAX_ROUNDS 10
 #define JOBS_LIST_MIN_BATCH 100 /* rows read per round when filtering */
 #define JOBS_URL_MAX (64 * 1024)
+/* What a 202 body usually takes (ten URLs of ~150 bytes): reserved at once. */
+#define JOBS_ACCEPTED_GUESS 2048
 #define JOBS_RETRY_AFTER "2"
 
 /* ------------------------------------------------------------ state */
@@ -209,7 +211,7 @@ jobs_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id
     int rc = DURATA_ENOMEM;
 
     dt_buf_init(&b, (DT_DF_URL_COUNT + 2) * JOBS_URL_MAX);
-    if (url && accepted_body(&b, req, id, url) == 0)
+    if (url && dt_buf_reserve(&b, JOBS_ACCEPTED_GUESS) == 0 && accepted_body(&b, req, id, url) == 0)
         rc = dt_http_text(resp, 202, NULL, b.data, b.len);
     dt_buf_release(&b);
     if (rc == 0)

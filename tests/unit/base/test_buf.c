@@ -190,6 +190,32 @@ test_reset_keeps_storage(void **state)
     assert_null(b.data);
 }
 
+/* reserve allocates once for what follows, and never past the cap. */
+static void
+test_reserve_allocates_ahead_within_the_cap(void **state)
+{
+    struct dt_buf b;
+    char *data;
+
+    (void)state;
+    dt_buf_init(&b, 0);
+    assert_int_equal(dt_buf_reserve(&b, 1000), 0);
+    assert_true(b.cap >= 1001);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    data = b.data;
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(dt_buf_appends(&b, "0123456789"), 0);
+    assert_ptr_equal(b.data, data); /* no reallocation on the way */
+    dt_buf_release(&b);
+    dt_buf_init(&b, 10);
+    assert_int_equal(dt_buf_reserve(&b, 1000), 0);
+    assert_true(b.cap <= 11);
+    assert_int_equal(dt_buf_appends(&b, "0123456789"), 0);
+    assert_int_equal(dt_buf_appends(&b, "x"), DURATA_ETOOBIG);
+    dt_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -202,6 +228,7 @@ main(void)
         cmocka_unit_test(test_appendf_over_cap_after_partial_write_is_undone),
         cmocka_unit_test(test_detach_hands_over_and_empties),
         cmocka_unit_test(test_reset_keeps_storage),
+        cmocka_unit_test(test_reserve_allocates_ahead_within_the_cap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
