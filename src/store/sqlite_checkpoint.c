@@ -18,7 +18,8 @@
  * DT_SQ_WAL_HARD_FRAMES (checkpoints cannot keep up, or readers hold old
  * snapshots), the writer checkpoints inline, trading latency for a bounded
  * WAL file.
- * Threading: `mu` guards frames/stop; the thread owns `conn`.
+ * Threading: `mu` guards the fields the hook and the thread share (see
+ * struct dt_sq_checkpointer); the thread owns `conn`.
  *
  * Pipelined durability lives here too, since it is about the WAL file:
  * once pipelined, the writer runs with synchronous=NORMAL (a commit writes
@@ -96,8 +97,9 @@ checkpointer_main(void *arg)
                    sqlite3_errmsg(k->conn.db), NULL);
         pthread_mutex_lock(&k->mu);
         k->busy = false;
-        /* A pass that saw a WAL shorter than the writer's last one read a
-         * WAL that started over since: its count is of no use. */
+        /* A pass that saw more frames than the writer's last commit left
+         * read a WAL that has started over since: its count is of no use
+         * (a wrong one would only make the writer's catch-up longer). */
         k->backfilled = rc == SQLITE_OK && log <= k->last_frames ? done : 0;
     }
     pthread_mutex_unlock(&k->mu);

@@ -6,16 +6,22 @@
  * then the page), so a group commit of 70 pages made 140 system calls;
  * measured here, one pwrite of the same bytes costs a tenth of that (the
  * default VFS takes under 128 KiB a call, so a large commit is written in
- * pieces of DT_SQ_WAL_PIECE). This
- * VFS opens every file through the default one; a WAL file's writes that
- * follow each other in the file are kept in a buffer and written together:
+ * pieces of DT_SQ_WAL_PIECE).
+ * This VFS opens every file through the default one. Frames appended to a
+ * WAL file are kept in a buffer while they follow each other, and written
+ * together:
  *  - right after the page of a commit frame (a frame header whose
  *    "database size after commit" field is non-zero), so a commit's frames
  *    are in the file before SQLite publishes them to other connections in
  *    the wal-index, and a failed write fails the commit;
  *  - before any other operation on the file (read, sync, truncate, size,
- *    file control, close), and before a write elsewhere in the file or one
- *    that would take the buffer past DT_SQ_WAL_BUFFER.
+ *    file control, close), and before a write that is not the next append
+ *    or would take the buffer past DT_SQ_WAL_BUFFER.
+ * Every other write goes straight through, after what is held: the header
+ * of a WAL that starts over, and rewrites of earlier frames (a transaction
+ * that spilled pages and changed them again overwrites their frames and,
+ * at commit, rewrites the checksums of the frames from there on, the commit
+ * frame's header included, after that frame's page).
  * In synchronous=FULL mode SQLite also syncs the WAL at each commit, which
  * flushes first. Other files (the database, its journal) use the default
  * VFS's own methods, untouched.
@@ -41,6 +47,7 @@ struct wal_file {
     unsigned char *buf; /* bytes not yet written, for file offset `at` on */
     size_t len, cap;
     sqlite3_int64 at;
+    sqlite3_int64 end;     /* where the WAL's frames end: appends begin here */
     bool commit_page_next; /* the last write was a commit frame's header */
 };
 
@@ -101,18 +108,26 @@ wal_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 {
     struct wal_file *w = wal_of(f);
     bool commit_page = w->commit_page_next;
+    bool append = off > 0 && off >= w->end;
+    bool through = !append || (size_t)n > DT_SQ_WAL_PIECE;
     int rc = SQLITE_OK;
 
-    w->commit_page_next = is_commit_header(data, n);
-    if (w->len && (off != w->at + (sqlite3_int64)w->len || w->len + (size_t)n > DT_SQ_WAL_BUFFER))
+    w->commit_page_next = append && is_commit_header(data, n);
+    if (w->len &&
+        (through || off != w->at + (sqlite3_int64)w->len || w->len + (size_t)n > DT_SQ_WAL_BUFFER))
         rc = wal_flush(w);
+    if (rc == SQLITE_OK && !through && wal_reserve(w, (size_t)n) != SQLITE_OK) {
+        rc = wal_flush(w); /* without memory: as it comes, nothing held behind */
+        through = true;
+    }
     if (rc != SQLITE_OK)
         return rc;
-    if ((size_t)n > DT_SQ_WAL_PIECE || wal_reserve(w, (size_t)n) != SQLITE_OK) {
-        /* Written as it comes, after what is held, so nothing stays behind. */
-        rc = wal_flush(w);
-        return rc != SQLITE_OK ? rc : w->real->pMethods->xWrite(w->real, data, n, off);
-    }
+    if (append)
+        w->end = off + n;
+    else if (off == 0)
+        w->end = n; /* the WAL's header: it starts over */
+    if (through)
+        return w->real->pMethods->xWrite(w->real, data, n, off);
     if (w->len == 0)
         w->at = off;
     memcpy(w->buf + w->len, data, (size_t)n);

@@ -176,6 +176,59 @@ test_large_and_rolled_back_transactions(void **state)
     sqlite3_finalize(st);
 }
 
+/* Copies file `from` to `to` as the kernel has it now (what a process
+ * killed at this moment would leave). */
+static void
+copy_file(const char *from, const char *to)
+{
+    char buf[65536];
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* A transaction that spills pages and changes them again makes SQLite
+ * overwrite their frames and rewrite the checksums of every later frame at
+ * commit, the commit frame's included. A copy of the files taken right
+ * after COMMIT (a crash at that moment) must recover the whole
+ * transaction: WAL recovery stops at the first frame whose checksum does
+ * not match. */
+static void
+test_a_copy_taken_after_commit_recovers_it(void **state)
+{
+    struct fx *f = *state;
+    char copy[700], copy_wal[720];
+    sqlite3 *db;
+
+    snprintf(copy, sizeof(copy), "%s/copy.db", f->dir);
+    snprintf(copy_wal, sizeof(copy_wal), "%s-wal", copy);
+    exec(f->db, "PRAGMA cache_size = 10");
+    insert_rows(f->db, 0, 50, 100); /* a first commit: the WAL has frames */
+    exec(f->db, "BEGIN");
+    exec(f->db, "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 400)"
+                " INSERT INTO t SELECT x + 1000, randomblob(1500) FROM s");
+    exec(f->db, "UPDATE t SET v = randomblob(120) WHERE k < 50 OR k > 1350");
+    exec(f->db, "COMMIT");
+    copy_file(f->path, copy);
+    copy_file(f->wal, copy_wal);
+    assert_int_equal(sqlite3_open_v2(copy, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(count_rows(db), 450);
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM t WHERE length(v) = 120", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 100);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -183,6 +236,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_each_commit_is_in_the_file_when_it_returns, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_and_rolled_back_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_copy_taken_after_commit_recovers_it, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
