@@ -31,9 +31,12 @@
 #define SQ_BUSY_TIMEOUT_MS 5000
 
 /* State columns of an instance, bound as ?3..?15 by the step statements. */
+/* The name and creation time (?3, ?11) are the instance's for good: not
+ * assigning them keeps SQLite from rewriting the entries of the indexes on
+ * them (instances_created, instances_name) at every step. */
 #define SQ_SET_STATE                                                                               \
-    "name = ?3, version = ?4, execution_id = ?5, status = ?6, input = ?7, output = ?8, "           \
-    "custom_status = ?9, failure = ?10, created_ms = ?11, updated_ms = ?12, completed_ms = ?13, "  \
+    "version = ?4, execution_id = ?5, status = ?6, input = ?7, output = ?8, "                      \
+    "custom_status = ?9, failure = ?10, updated_ms = ?12, completed_ms = ?13, "                    \
     "scheduled_start_ms = ?14, parent_id = ?15, lock_owner = NULL, lock_until_ms = 0"
 /* Admin rewrites match on the status bit set ?2 (0 = any status). */
 #define SQ_ADMIN_MATCH "id = ?1 AND (?2 = 0 OR ((1 << status) & ?2) != 0)"

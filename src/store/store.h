@@ -125,7 +125,8 @@ struct dt_send {
  *     an append by (instance, history_base): a second append at the same
  *     position — a writer that read the same history — fails the unit with
  *     DURATA_ECONFLICT);
- *  3. write `state` (every field) into the instance row;
+ *  3. write `state` into the instance row (every field but the name and the
+ *     creation time, which are fixed when the instance is created);
  *  4. delete the consumed inbox messages, or the whole inbox (clear_inbox),
  *     and the instance's tasks when clear_tasks;
  *  5. deliver `outbox`: a message whose target does not exist or is
