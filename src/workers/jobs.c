@@ -49,6 +49,7 @@
  */
 #include "workers/jobs.h"
 
+#include "base/buf.h"
 #include "base/json.h"
 
 #include <jansson.h>
@@ -107,43 +108,72 @@ job_max_attempts(const struct durata_retry_policy *p)
                                                        : p->max_attempts;
 }
 
-/* Sets the custom status {"state":state,"jobType":...,"attempt":k};
- * false after failing the instance. */
+/* Appends `,"key":` then the JSON text of v (null when v is NULL). */
+static int
+append_member(struct dt_buf *b, const char *key, const json_t *v)
+{
+    char *text;
+    int rc = dt_buf_appendf(b, ",\"%s\":", key);
+
+    if (rc < 0 || !v)
+        return rc < 0 ? rc : dt_buf_append(b, "null", 4);
+    if (json_is_string(v))
+        return dt_json_append_str(b, json_string_value(v));
+    if (!(text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
+        return DURATA_ENOMEM;
+    rc = dt_buf_appends(b, text);
+    free(text);
+    return rc;
+}
+
+/* Sets the custom status {"state":state,"jobType":...,"attempt":k} (the
+ * text written directly, as jansson's compact dump would write it: every
+ * replay sets it again); false after failing the instance. */
 static bool
 job_set_state(struct job_run *r, const char *state, int k)
 {
-    json_t *st =
-        json_pack("{s:s, s:s, s:i}", "state", state, "jobType", r->type->name, "attempt", k);
-    char *text = st ? dt_json_text(st) : NULL;
-    bool ok = text && durata_orch_set_custom_status(r->o, text) == 0;
+    struct dt_buf b;
+    int rc;
 
-    json_decref(st);
-    free(text);
-    if (!ok)
+    dt_buf_init(&b, 0);
+    rc = dt_buf_appends(&b, "{\"state\":");
+    if (rc == 0 && (rc = dt_json_append_str(&b, state)) == 0 &&
+        (rc = dt_buf_appends(&b, ",\"jobType\":")) == 0 &&
+        (rc = dt_json_append_str(&b, r->type->name)) == 0)
+        rc = dt_buf_appendf(&b, ",\"attempt\":%d}", k);
+    if (rc == 0)
+        rc = durata_orch_set_custom_status(r->o, b.data);
+    dt_buf_release(&b);
+    if (rc < 0)
         durata_orch_fail(r->o, "CustomStatusError", "could not set the job's custom status", NULL);
-    return ok;
+    return rc == 0;
 }
 
-/* Sets the custom status and builds the handler's input for attempt k;
- * NULL (after failing the instance) on error. Caller frees. */
+/* Sets the custom status and builds the handler's input for attempt k,
+ * {"job_id","job_type","customer_id","payload","attempt"} (null for a
+ * missing customer_id or payload); NULL (after failing the instance) on
+ * error. Caller frees. */
 static char *
 job_attempt_begin(struct job_run *r, int k)
 {
-    json_t *in;
-    char *text = NULL;
+    struct dt_buf b;
+    int rc;
 
     if (!job_set_state(r, "running", k))
         return NULL;
-    in = json_pack("{s:s, s:s, s:O?, s:O?, s:i}", "job_id", durata_orch_instance_id(r->o),
-                   "job_type", r->type->name, "customer_id",
-                   json_object_get(r->input, "customer_id"), "payload",
-                   json_object_get(r->input, "payload"), "attempt", k);
-    if (in)
-        text = dt_json_text(in);
-    json_decref(in);
-    if (!text)
-        durata_orch_fail(r->o, "OutOfMemory", "could not build the handler's input", NULL);
-    return text;
+    dt_buf_init(&b, 0);
+    rc = dt_buf_appends(&b, "{\"job_id\":");
+    if (rc == 0 && (rc = dt_json_append_str(&b, durata_orch_instance_id(r->o))) == 0 &&
+        (rc = dt_buf_appends(&b, ",\"job_type\":")) == 0 &&
+        (rc = dt_json_append_str(&b, r->type->name)) == 0 &&
+        (rc = append_member(&b, "customer_id", json_object_get(r->input, "customer_id"))) == 0 &&
+        (rc = append_member(&b, "payload", json_object_get(r->input, "payload"))) == 0)
+        rc = dt_buf_appendf(&b, ",\"attempt\":%d}", k);
+    if (rc == 0)
+        return dt_buf_detach(&b);
+    dt_buf_release(&b);
+    durata_orch_fail(r->o, "OutOfMemory", "could not build the handler's input", NULL);
+    return NULL;
 }
 
 /* Fails the instance with the handler's failure f. */

@@ -132,13 +132,13 @@ test_handler_gets_the_job_and_result_is_the_output(void **state)
     inst = wk_run_and_get(hub, id);
     assert_int_equal(inst->status, DURATA_COMPLETED);
     assert_true(wk_json_equal(inst->output, "{\"ok\":1}"));
-    assert_true(wk_json_equal(inst->custom_status,
-                              "{\"state\":\"completed\",\"jobType\":\"render\",\"attempt\":1}"));
+    assert_string_equal(inst->custom_status,
+                        "{\"state\":\"completed\",\"jobType\":\"render\",\"attempt\":1}");
     snprintf(want, sizeof(want),
              "{\"job_id\":\"%s\",\"job_type\":\"render\",\"customer_id\":\"cust-1\","
              "\"payload\":{\"a\":[1,2]},\"attempt\":1}",
              id);
-    assert_true(wk_json_equal(s.last_input, want));
+    assert_string_equal(s.last_input, want); /* the very text: replays must write it again */
     assert_int_equal(wk_history_count(hub, id, DURATA_EV_TASK_SCHEDULED), 1);
     durata_instance_free(inst);
     free(s.last_input);
@@ -163,7 +163,7 @@ test_missing_customer_and_payload_are_null(void **state)
              "{\"job_id\":\"%s\",\"job_type\":\"render\",\"customer_id\":null,"
              "\"payload\":null,\"attempt\":1}",
              id);
-    assert_true(wk_json_equal(s.last_input, want));
+    assert_string_equal(s.last_input, want);
     durata_instance_free(inst);
     free(s.last_input);
 }
