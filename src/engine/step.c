@@ -18,7 +18,11 @@
  * the instance since it was read, else the result goes to the inbox as
  * usual (dt_step_deliver). Results that arrive while such a step is under
  * way wait for it (direct.h) and go together with the next one
- * (dt_step_run_direct). Either way the inbox's own messages come first.
+ * (dt_step_run_direct). Such a step starts from the instance's state and
+ * history as this hub committed them (kept together in the history cache)
+ * and reads nothing: messages in the inbox wait for the claim they woke.
+ * When the cache holds no state for the instance, the step reads the store
+ * and the inbox's own messages come first.
  */
 #include "engine/step.h"
 
