@@ -164,3 +164,10 @@ ht_curl_teardown(void **state)
     curl_global_cleanup();
     return 0;
 }
+
+const char *
+ht_url(struct ht_server *s, const char *path)
+{
+    snprintf(s->url, sizeof(s->url), "%s%s", s->base, path);
+    return s->url;
+}

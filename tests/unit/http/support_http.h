@@ -44,11 +44,14 @@ struct ht_server {
     struct dt_app app;
     struct dt_http_server *srv;
     char base[64]; /* "http://127.0.0.1:PORT" */
+    char url[600]; /* ht_url's answer */
 };
 
 /* Starts s (cfg and routes already filled by the caller; host and port
  * are set here). 0 or the start error. */
 int ht_server_start(struct ht_server *s);
+/* base + path, in s->url (valid until the next call). */
+const char *ht_url(struct ht_server *s, const char *path);
 void ht_server_stop(struct ht_server *s);
 
 #endif

@@ -18,6 +18,8 @@
  */
 #include "support_http.h"
 
+#include "base/clock.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,15 +41,6 @@
 
 /* ------------------------------------------------------------ clock */
 
-static int64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -60,9 +53,9 @@ sleep_ms(long ms)
 static bool
 wait_for(atomic_int *v, int want, long timeout_ms)
 {
-    int64_t deadline = now_us() + timeout_ms * 1000;
+    int64_t deadline = dt_clock_mono_us() + timeout_ms * 1000;
 
-    while (atomic_load(v) < want && now_us() < deadline)
+    while (atomic_load(v) < want && dt_clock_mono_us() < deadline)
         sleep_ms(1);
     return atomic_load(v) >= want;
 }
@@ -131,7 +124,7 @@ resume_now(struct pending *p)
     struct dt_http_defer *d = p->d;
     int rc = p->rc;
 
-    atomic_store(&g.c.resumed_us, now_us());
+    atomic_store(&g.c.resumed_us, dt_clock_mono_us());
     atomic_fetch_add(&g.c.resumes, 1);
     dt_http_resume(d, rc); /* p may be gone from here on */
 }
@@ -151,7 +144,7 @@ resumer_main(void *arg)
             break;
         if (!p) {
             pthread_cond_wait(&r->cv, &r->mu);
-        } else if (p->due_us > now_us()) {
+        } else if (p->due_us > dt_clock_mono_us()) {
             ts.tv_sec = (time_t)(p->due_us / 1000000);
             ts.tv_nsec = (long)(p->due_us % 1000000) * 1000;
             pthread_cond_timedwait(&r->cv, &r->mu, &ts);
@@ -204,7 +197,7 @@ resumer_push(struct resumer *r, struct pending *p, long delay_ms)
 {
     struct pending **at;
 
-    p->due_us = now_us() + delay_ms * 1000;
+    p->due_us = dt_clock_mono_us() + delay_ms * 1000;
     pthread_mutex_lock(&r->mu);
     at = &r->head;
     while (*at && (*at)->due_us <= p->due_us)
@@ -366,7 +359,6 @@ static const struct dt_route *const all_routes[] = {defer_routes, dt_ops_routes,
 
 struct fixture {
     struct ht_server s;
-    char url[512];
 };
 
 static int
@@ -409,18 +401,12 @@ teardown(void **state)
     return 0;
 }
 
-static const char *
-url(struct fixture *f, const char *path)
-{
-    snprintf(f->url, sizeof(f->url), "%s%s", f->s.base, path);
-    return f->url;
-}
-
 /* POSTs body to path and checks the status. */
 static void
 post(struct fixture *f, const char *path, const char *body, long status, struct ht_reply *r)
 {
-    assert_int_equal(ht_request("POST", url(f, path), body, strlen(body), NULL, false, r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, path), body, strlen(body), NULL, false, r),
+                     0);
     if (r->status != status)
         fprintf(stderr, "POST %s: %ld %s\n", path, r->status, r->body);
     assert_int_equal(r->status, status);
@@ -458,10 +444,10 @@ test_deferred_answer_is_built_by_finish_after_the_resume(void **state)
     const char *body = "{\"name\":\"deferred-1\",\"pad\":\"kept while the request waits\"}";
     struct ht_reply r;
     char v[256];
-    int64_t t0 = now_us(), t1;
+    int64_t t0 = dt_clock_mono_us(), t1;
 
     post(f, "/defer?id=first&delay=20", body, 201, &r);
-    t1 = now_us();
+    t1 = dt_clock_mono_us();
     assert_true(ht_json_str(&r, "body", v, sizeof(v)));
     assert_string_equal(v, body);
     assert_true(ht_json_str(&r, "id", v, sizeof(v)));
@@ -728,16 +714,16 @@ test_client_gone_before_the_resume(void **state)
             atomic_load(&g.c.finish_gone));
     assert_clean_deferrals();
     /* The server still serves, deferred requests included. */
-    assert_int_equal(ht_request("GET", url(f, "/healthz"), NULL, 0, NULL, false, &r), 0);
+    assert_int_equal(ht_request("GET", ht_url(&f->s, "/healthz"), NULL, 0, NULL, false, &r), 0);
     assert_int_equal(r.status, 200);
     ht_reply_release(&r);
     post(f, "/defer?id=after&delay=1", "after", 201, &r);
     ht_reply_release(&r);
     assert_int_equal(atomic_load(&g.c.finish_calls), 3);
     /* Both requests completed: stopping does not wait out its drain. */
-    t0 = now_us();
+    t0 = dt_clock_mono_us();
     ht_server_stop(&f->s);
-    assert_true(now_us() - t0 < 5 * 1000 * 1000);
+    assert_true(dt_clock_mono_us() - t0 < 5 * 1000 * 1000);
 }
 
 int

@@ -131,7 +131,6 @@ static const struct dt_route *const all_routes[] = {test_routes, dt_ops_routes, 
 struct fixture {
     struct ht_server s;
     struct dt_metrics *metrics;
-    char url[512];
     char *bytes; /* BYTES_MAX 'b's, for bodies */
 };
 
@@ -206,13 +205,6 @@ teardown(void **state)
     return 0;
 }
 
-static const char *
-url(struct fixture *f, const char *path)
-{
-    snprintf(f->url, sizeof(f->url), "%s%s", f->s.base, path);
-    return f->url;
-}
-
 /* POSTs len bytes to path (chunked or with Content-Length) and checks the
  * status; a 200 must echo the length. */
 static void
@@ -222,7 +214,7 @@ post(struct fixture *f, const char *path, size_t len, bool chunked, long status)
     json_t *v;
 
     assert_true(len <= BYTES_MAX);
-    assert_int_equal(ht_request("POST", url(f, path), f->bytes, len, NULL, chunked, &r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, path), f->bytes, len, NULL, chunked, &r), 0);
     if (r.status != status)
         fprintf(stderr, "POST %s (%zu bytes%s): %ld %s\n", path, len, chunked ? ", chunked" : "",
                 r.status, r.body);
@@ -259,7 +251,7 @@ assert_healthy(struct fixture *f)
 {
     struct ht_reply r;
 
-    assert_int_equal(ht_request("GET", url(f, "/healthz"), NULL, 0, NULL, false, &r), 0);
+    assert_int_equal(ht_request("GET", ht_url(&f->s, "/healthz"), NULL, 0, NULL, false, &r), 0);
     assert_int_equal(r.status, 200);
     ht_reply_release(&r);
 }
@@ -420,11 +412,12 @@ test_bodies_over_the_budget_get_503_and_small_ones_pass(void **state)
     struct ht_reply r;
 
     /* Declared by Content-Length: refused before it is read. */
-    assert_int_equal(ht_request("POST", url(f, "/body"), f->bytes, 6000, NULL, false, &r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, "/body"), f->bytes, 6000, NULL, false, &r),
+                     0);
     assert_overloaded(&r);
     ht_reply_release(&r);
     /* Chunked: refused once the chunks run over. */
-    assert_int_equal(ht_request("POST", url(f, "/body"), f->bytes, 6000, NULL, true, &r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, "/body"), f->bytes, 6000, NULL, true, &r), 0);
     assert_overloaded(&r);
     ht_reply_release(&r);
     post(f, "/body", 1024, false, 200);

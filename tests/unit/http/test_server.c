@@ -120,7 +120,6 @@ static const struct dt_route *const all_routes[] = {test_routes, dt_ops_routes, 
 
 struct fixture {
     struct ht_server s;
-    char url[512];
 };
 
 static int
@@ -166,20 +165,14 @@ teardown(void **state)
     return 0;
 }
 
-static const char *
-url(struct fixture *f, const char *path)
-{
-    snprintf(f->url, sizeof(f->url), "%s%s", f->s.base, path);
-    return f->url;
-}
-
 /* Sends a request and checks status; returns the reply for more checks. */
 static void
 expect(struct fixture *f, const char *method, const char *path, const char *body,
        const char *const *headers, long status, struct ht_reply *r)
 {
     assert_int_equal(
-        ht_request(method, url(f, path), body, body ? strlen(body) : 0, headers, false, r), 0);
+        ht_request(method, ht_url(&f->s, path), body, body ? strlen(body) : 0, headers, false, r),
+        0);
     if (r->status != status)
         fprintf(stderr, "%s %s: %ld %s\n", method, path, r->status, r->body);
     assert_int_equal(r->status, status);
@@ -329,7 +322,7 @@ test_body_up_to_the_limit_is_delivered(void **state)
     expect(f, "POST", "/body", NULL, NULL, 200, &r);
     assert_string_equal(r.body, "{\"len\":0,\"body\":\"\"}");
     ht_reply_release(&r);
-    assert_int_equal(ht_request("POST", url(f, "/body"), body, 1024, NULL, true, &r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, "/body"), body, 1024, NULL, true, &r), 0);
     assert_int_equal(r.status, 200);
     ht_reply_release(&r);
     free(body);
@@ -348,22 +341,23 @@ test_body_over_the_limit_is_413(void **state)
     memset(body, 'y', big);
     body[big] = '\0';
     /* Declared by Content-Length: refused before the body is read. */
-    assert_int_equal(ht_request("POST", url(f, "/body"), body, 1025, NULL, false, &r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, "/body"), body, 1025, NULL, false, &r), 0);
     assert_int_equal(r.status, 413);
     assert_error(&r, "too_large");
     ht_reply_release(&r);
     /* With Expect: 100-continue the client never sends the 8 MiB. */
-    assert_int_equal(ht_request("POST", url(f, "/body"), body, big, expect100, false, &r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, "/body"), body, big, expect100, false, &r),
+                     0);
     assert_int_equal(r.status, 413);
     assert_error(&r, "too_large");
     ht_reply_release(&r);
     /* Chunked, no length: noticed while reading. */
-    assert_int_equal(ht_request("POST", url(f, "/body"), body, 5000, NULL, true, &r), 0);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, "/body"), body, 5000, NULL, true, &r), 0);
     assert_int_equal(r.status, 413);
     assert_error(&r, "too_large");
     ht_reply_release(&r);
     /* An endless chunked body is cut off rather than read forever. */
-    assert_int_equal(ht_request("POST", url(f, "/body"), body, big, NULL, true, &r), -1);
+    assert_int_equal(ht_request("POST", ht_url(&f->s, "/body"), body, big, NULL, true, &r), -1);
     ht_reply_release(&r);
     free(body);
     assert_healthy(f);
@@ -382,7 +376,7 @@ test_huge_headers_are_refused_and_server_stays_healthy(void **state)
     memcpy(h, "X-Big: ", 7);
     memset(h + 7, 'a', n);
     h[7 + n] = '\0';
-    assert_int_equal(ht_request("GET", url(f, "/healthz"), NULL, 0, headers, false, &r), 0);
+    assert_int_equal(ht_request("GET", ht_url(&f->s, "/healthz"), NULL, 0, headers, false, &r), 0);
     assert_int_equal(r.status, 431);
     ht_reply_release(&r);
     free(h);
@@ -601,7 +595,8 @@ test_stop_answers_requests_in_progress(void **state)
     assert_string_equal(bc.reply.body, "{\"done\":true}");
     ht_reply_release(&bc.reply);
     /* Nothing listens any more. */
-    assert_int_equal(ht_request("GET", url(f, "/healthz"), NULL, 0, NULL, false, &bc.reply), -1);
+    assert_int_equal(ht_request("GET", ht_url(&f->s, "/healthz"), NULL, 0, NULL, false, &bc.reply),
+                     -1);
     ht_reply_release(&bc.reply);
 }
 
