@@ -7,9 +7,10 @@
  * where available), the worker threads (struct srv_pool), one struct
  * srv_conn per request (its capped body buffer), and the per-request
  * pipeline: body framing checks (400 for ambiguous lengths), body limit
- * (413, at once when Content-Length says so), path and query decoding, API
- * keys (401), route lookup (404), the handler, Content-Type on every
- * answer, the request's metrics (app->metrics, by route pattern) and one
+ * (413, after dropping the body, at once when it is declared far over),
+ * path and query decoding, API keys (401), route lookup (404), the
+ * handler, Content-Type on every answer, the request's metrics
+ * (app->metrics, by route pattern) and one
  * debug log line; the overload limits (503 "overloaded" with Retry-After
  * rather than more memory: write requests waiting for a worker beyond
  * max_queued, and request bodies beyond the budget all connections share,
@@ -68,9 +69,9 @@
  * KiB allows what nginx does by default). libmicrohttpd zeroes all of it
  * after every request, so it is not larger than that. */
 #define SRV_CONNECTION_MEMORY (32 * 1024)
-/* A body over the limit without a Content-Length (chunked) is read and
- * dropped to the end so the 413 can be sent; past this many extra bytes
- * the connection is simply closed. */
+/* A body over the limit (chunked, or declared at most this large) is read
+ * and dropped to the end so the 413 can be sent; past this many bytes the
+ * connection is simply closed (or, when declared, answered at once). */
 #define SRV_DISCARD_MAX (4 * 1024 * 1024)
 #define SRV_JSON_TYPE "application/json; charset=utf-8"
 /* How long stopping waits for requests in progress to be answered. */
@@ -850,9 +851,12 @@ srv_admit(struct dt_http_server *s, struct MHD_Connection *c, struct srv_conn *s
 }
 
 /* First call of a request: its state, and an answer at once when the
- * body is badly framed (400), declared too large (413) or the server is
- * overloaded (503); the body is then never read and libmicrohttpd closes
- * the connection after. */
+ * body is badly framed (400), declared far too large (413: over
+ * SRV_DISCARD_MAX) or the server is overloaded (503); the body is then
+ * never read and libmicrohttpd closes the connection after. A body
+ * declared over the limit but not that far is read and dropped first, then
+ * answered 413: a client still sending when the answer came and the
+ * connection closed would see it reset, not the 413. */
 static enum MHD_Result
 srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, const char *method,
           void **req_cls)
@@ -870,7 +874,7 @@ srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, c
     *req_cls = sc;
     declared = content_length(c);
     sc->too_big = declared > s->max_body;
-    if (sc->too_big)
+    if (declared > SRV_DISCARD_MAX)
         return srv_reject(c, sc, method, url, 413, "too_large",
                           "the request body is larger than the server accepts");
     why = framing_error(c);
@@ -878,6 +882,8 @@ srv_begin(struct dt_http_server *s, struct MHD_Connection *c, const char *url, c
         sc->too_big = true; /* a body, if any, is never kept */
         return srv_reject(c, sc, method, url, 400, "bad_request", why);
     }
+    if (sc->too_big)
+        return MHD_YES; /* srv_take_body drops it, srv_access answers 413 */
     return srv_admit(s, c, sc, url, method, declared);
 }
 
