@@ -392,12 +392,16 @@ static const struct dt_store_ops sq_ops = {
 };
 
 /* SQLite counts every allocation under one global mutex unless told not
- * to; nothing here reads those statistics. Only possible before SQLite is
- * first used in the process (an embedder that did so keeps its setting). */
+ * to; nothing here reads those statistics. The page cache is SQLite's own
+ * without a scan at every commit (sqlite_pcache.c). Both only possible
+ * before SQLite is first used in the process (an embedder that did so
+ * keeps its settings). */
 static void
 configure_library(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (!dt_sq_pcache_install())
+        dt_log(DT_LOG_DEBUG, "store: SQLite was in use already; default page cache kept", NULL);
 }
 
 int

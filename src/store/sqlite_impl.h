@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Cached statements; see sq_sql[] in sqlite.c for the text of each. */
 enum dt_sq_id {
@@ -71,6 +72,15 @@ enum dt_sq_id {
  * registered on first use. NULL when it cannot be (then use the default). */
 #define DT_SQ_VFS_NAME "durata"
 const char *dt_sq_vfs(void);
+
+/* Installs the page cache of sqlite_pcache.c (SQLite's default one,
+ * without the whole-cache scan at each commit) for the process; only
+ * possible before SQLite is first used. false when it could not be (the
+ * default cache stays). Not thread-safe: call once (dt_sqlite_open does). */
+bool dt_sq_pcache_install(void);
+/* Truncates of the page cache forwarded to SQLite's cache and skipped
+ * since the process started (for tests). */
+void dt_sq_pcache_counts(uint64_t *forwarded, uint64_t *skipped);
 
 /* Filtered statements (query, purge_many) are built per combination of
  * filter parts present, so the planner sees plain predicates it can index;
