@@ -2,65 +2,266 @@
  * json.c — limits checks and small conveniences over jansson.
  *
  * Owns: the validation of untrusted JSON text (size, nesting depth, syntax)
- * and compact text <-> value helpers. jansson 2.14 has no depth option, so
- * the depth is measured here by scanning the text before it is parsed; that
- * also keeps a deeply nested hostile input from reaching the parser at all.
+ * and compact text <-> value helpers. Validation is a scan of its own that
+ * builds nothing: jansson can only check a text by building its values
+ * (an allocation per value, a hash table per object), which the hub did
+ * several times per orchestration step for texts it then stored as they
+ * were, and jansson 2.14 has no depth option, so a deeply nested hostile
+ * input never reaches its parser.
  * Threading: thread-safe; no state.
  */
 #include "base/json.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* true when the brackets of text nest deeper than max. Brackets inside
- * string literals (escapes included) do not count. The text need not be
- * valid JSON; the parser judges that afterwards. */
-static bool
-json_too_deep(const char *text, int max)
+/* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), or 0
+ * (overlong forms, surrogates and code points past U+10FFFF included).
+ * Reads no byte past a NUL. */
+static size_t
+utf8_len(const unsigned char *p)
 {
-    bool in_string = false, escaped = false;
-    int depth = 0;
+    unsigned lo = 0x80, hi = 0xBF;
 
-    for (const char *p = text; *p; p++) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (*p == '\\')
-                escaped = true;
-            else if (*p == '"')
-                in_string = false;
-        } else if (*p == '"') {
-            in_string = true;
-        } else if (*p == '[' || *p == '{') {
-            if (++depth > max)
-                return true;
-        } else if ((*p == ']' || *p == '}') && depth > 0) {
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        lo = p[0] == 0xE0 ? 0xA0 : lo;
+        hi = p[0] == 0xED ? 0x9F : hi;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        lo = p[0] == 0xF0 ? 0x90 : lo;
+        hi = p[0] == 0xF4 ? 0x8F : hi;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ validation
+ * One pass over the text, allocating nothing, that accepts exactly what
+ * json_loads(text, JSON_DECODE_ANY) accepts (jansson 2.14), so a text that
+ * passed always parses later: strings of well-formed UTF-8 without raw
+ * control characters, the escapes \" \\ \/ \b \f \n \r \t and \uXXXX (not
+ * \u0000; a high surrogate only followed by an escaped low one); numbers
+ * in RFC 8259's grammar whose integers fit in 64 bits and whose reals do
+ * not overflow a double; true, false, null; no trailing commas; nothing
+ * after the value but whitespace. Containers nest at most
+ * DT_JSON_MAX_DEPTH deep (jansson allows 2048). */
+
+static const unsigned char *
+skip_ws(const unsigned char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static bool
+is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The value of the four hex digits at p, or -1. */
+static long
+hex4(const unsigned char *p)
+{
+    long v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        int d = is_digit(c)                              ? c - '0'
+                : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                         : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The end of the \u escape (and its pair) at p, or NULL. */
+static const unsigned char *
+scan_unicode_escape(const unsigned char *p)
+{
+    long v = hex4(p + 2), lo;
+
+    if (v <= 0 || (v >= 0xDC00 && v <= 0xDFFF))
+        return NULL;
+    if (v < 0xD800 || v > 0xDBFF)
+        return p + 6;
+    if (p[6] != '\\' || p[7] != 'u')
+        return NULL;
+    lo = hex4(p + 8);
+    return lo >= 0xDC00 && lo <= 0xDFFF ? p + 12 : NULL;
+}
+
+/* The end of the string literal whose opening quote is at p, or NULL. */
+static const unsigned char *
+scan_string(const unsigned char *p)
+{
+    size_t n;
+
+    for (p++;;) {
+        if (*p == '"')
+            return p + 1;
+        if (*p < 0x20) /* the text's end included */
+            return NULL;
+        if (*p == '\\') {
+            if (p[1] == 'u')
+                p = scan_unicode_escape(p);
+            else if (p[1] && strchr("\"\\/bfnrt", p[1]))
+                p += 2;
+            else
+                return NULL;
+            if (!p)
+                return NULL;
+            continue;
+        }
+        if (!(n = utf8_len(p)))
+            return NULL;
+        p += n;
+    }
+}
+
+/* The end of the number at p, or NULL (bad syntax, an integer outside
+ * 64 bits, a real that overflows). */
+static const unsigned char *
+scan_number(const unsigned char *p)
+{
+    const unsigned char *start = p;
+    bool real = false;
+    int saved = errno;
+
+    if (*p == '-')
+        p++;
+    if (*p == '0') {
+        if (is_digit(*++p))
+            return NULL;
+    } else if (is_digit(*p)) {
+        while (is_digit(*p))
+            p++;
+    } else {
+        return NULL;
+    }
+    if (*p == '.') {
+        if (!is_digit(*++p))
+            return NULL;
+        while (is_digit(*p))
+            p++;
+        real = true;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!is_digit(*p))
+            return NULL;
+        while (is_digit(*p))
+            p++;
+        real = true;
+    }
+    /* Both stop where the number does: what follows it cannot continue
+     * one (JSON has no hex or inf). */
+    errno = 0;
+    if (real) {
+        double d = strtod((const char *)start, NULL);
+        if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
+            p = NULL;
+    } else {
+        (void)strtoll((const char *)start, NULL, 10);
+        if (errno == ERANGE)
+            p = NULL;
+    }
+    errno = saved;
+    return p;
+}
+
+/* The end of the scalar at p (a string, number or literal), or NULL. */
+static const unsigned char *
+scan_scalar(const unsigned char *p)
+{
+    switch (*p) {
+    case '"':
+        return scan_string(p);
+    case 't':
+        return strncmp((const char *)p, "true", 4) == 0 ? p + 4 : NULL;
+    case 'f':
+        return strncmp((const char *)p, "false", 5) == 0 ? p + 5 : NULL;
+    case 'n':
+        return strncmp((const char *)p, "null", 4) == 0 ? p + 4 : NULL;
+    default:
+        return scan_number(p);
+    }
+}
+
+/* 0, DURATA_EJSON or DURATA_ETOOBIG (nested too deep) for the text. */
+static int
+json_scan(const unsigned char *p)
+{
+    unsigned char open[DT_JSON_MAX_DEPTH]; /* '{' or '[' per level */
+    int depth = 0;
+    bool key = false; /* an object's key comes next, not a value */
+
+    p = skip_ws(p);
+    for (;;) {
+        if (key) {
+            if (*p != '"' || !(p = scan_string(p)))
+                return DURATA_EJSON;
+            p = skip_ws(p);
+            if (*p != ':')
+                return DURATA_EJSON;
+            p = skip_ws(p + 1);
+            key = false;
+        }
+        if (*p == '{' || *p == '[') {
+            if (depth == DT_JSON_MAX_DEPTH)
+                return DURATA_ETOOBIG;
+            open[depth++] = *p;
+            p = skip_ws(p + 1);
+            if (*p != (open[depth - 1] == '{' ? '}' : ']')) {
+                key = open[depth - 1] == '{';
+                continue;
+            }
+            p++;
+            depth--;
+        } else if (!(p = scan_scalar(p))) {
+            return DURATA_EJSON;
+        }
+        /* After a value: a comma, the end of containers, or the text's. */
+        for (;;) {
+            p = skip_ws(p);
+            if (depth == 0)
+                return *p ? DURATA_EJSON : 0;
+            if (*p == ',') {
+                p = skip_ws(p + 1);
+                key = open[depth - 1] == '{';
+                break;
+            }
+            if (*p != (open[depth - 1] == '{' ? '}' : ']'))
+                return DURATA_EJSON;
+            p++;
             depth--;
         }
     }
-    return false;
 }
 
 int
 dt_json_check(const char *text, size_t max_bytes)
 {
-    json_error_t err;
-    json_t *v;
-
     if (!text)
         return 0;
     if (max_bytes > 0 && max_bytes < SIZE_MAX && strnlen(text, max_bytes + 1) > max_bytes)
         return DURATA_ETOOBIG;
-    if (json_too_deep(text, DT_JSON_MAX_DEPTH))
-        return DURATA_ETOOBIG;
-    v = json_loads(text, JSON_DECODE_ANY, &err);
-    if (!v)
-        return DURATA_EJSON;
-    json_decref(v);
-    return 0;
+    return json_scan((const unsigned char *)text);
 }
 
 char *
@@ -157,30 +358,6 @@ dt_json_string_lossy(const char *s)
     v = json_string(copy);
     free(copy);
     return v;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), or 0
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t
-utf8_len(const unsigned char *p)
-{
-    unsigned lo = 0x80, hi = 0xBF;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        lo = p[0] == 0xE0 ? 0xA0 : lo;
-        hi = p[0] == 0xED ? 0x9F : hi;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        lo = p[0] == 0xF0 ? 0x90 : lo;
-        hi = p[0] == 0xF4 ? 0x8F : hi;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
 }
 
 bool

@@ -21,7 +21,9 @@
 
 /* 0 when text is one valid JSON value (any type, "null" included) of at
  * most max_bytes (0 = no limit) and nesting at most DT_JSON_MAX_DEPTH;
- * DURATA_ETOOBIG or DURATA_EJSON otherwise. NULL text is valid (no value). */
+ * DURATA_ETOOBIG or DURATA_EJSON otherwise. NULL text is valid (no value).
+ * A text it accepts is one jansson's json_loads(JSON_DECODE_ANY) parses,
+ * and the other way round (within the depth). Allocates nothing. */
 DURATA_MUST_CHECK int dt_json_check(const char *text, size_t max_bytes);
 
 /* Compact text of v (malloc'd; NULL on OOM). Accepts any value type. */

@@ -166,28 +166,6 @@ dt_orch_oom(struct durata_orch *o)
         o->spare.failure = &oom_failure;
 }
 
-int
-dt_orch_json_check(struct durata_orch *o, const char *text, size_t max)
-{
-    json_error_t err;
-    json_t *v;
-    int rc = dt_json_check(text, max);
-
-    if (rc != DURATA_EJSON)
-        return rc;
-    /* dt_json_check reports a failed allocation as EJSON too: parse again
-     * to know. Only bad input pays for this second parse. */
-    v = json_loads(text, JSON_DECODE_ANY, &err);
-    if (v) {
-        json_decref(v);
-        return 0;
-    }
-    if (json_error_code(&err) != json_error_out_of_memory)
-        return DURATA_EJSON;
-    dt_orch_oom(o);
-    return DURATA_ENOMEM;
-}
-
 bool
 dt_orch_take_id(struct durata_orch *o, int32_t *id)
 {
@@ -491,7 +469,7 @@ durata_orch_set_custom_status(struct durata_orch *o, const char *json)
         return DURATA_EINVAL;
     /* Replays set the same status again: the stored text passed this check. */
     if (!json || !o->in->custom_status || strcmp(json, o->in->custom_status) != 0) {
-        rc = dt_orch_json_check(o, json, o->in->max_custom_status_bytes);
+        rc = dt_json_check(json, o->in->max_custom_status_bytes);
         if (rc)
             return rc;
     }
@@ -532,10 +510,8 @@ end_with_payload(struct durata_orch *o, enum dt_completion completion, const cha
 {
     size_t max = o->in->max_payload_bytes;
     char msg[200];
-    int rc = dt_orch_json_check(o, json, max);
+    int rc = dt_json_check(json, max);
 
-    if (rc == DURATA_ENOMEM)
-        return;
     if (rc) {
         snprintf(msg, sizeof(msg), "the %s %s", what,
                  rc == DURATA_ETOOBIG ? "is over the payload size limit" : "is not valid JSON");

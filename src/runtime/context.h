@@ -94,11 +94,6 @@ void dt_orch_stop(struct durata_orch *o, const char *error_type, const char *fmt
     __attribute__((format(printf, 3, 4)));
 void dt_orch_oom(struct durata_orch *o);
 
-/* dt_json_check that tells running out of memory apart from bad JSON:
- * 0, DURATA_ETOOBIG, DURATA_EJSON, or DURATA_ENOMEM (the replay is then
- * flagged out of memory). */
-DURATA_MUST_CHECK int dt_orch_json_check(struct durata_orch *o, const char *text, size_t max);
-
 /* Takes the next action id; false (and stops) when the execution has used
  * all DT_RETRY_ID_STRIDE - 1 of them. */
 bool dt_orch_take_id(struct durata_orch *o, int32_t *id);

@@ -131,9 +131,8 @@ add_saturated(int64_t a, int64_t b)
 static const char *
 payload_problem(struct durata_orch *o, const char *json)
 {
-    switch (dt_orch_json_check(o, json, o->in->max_payload_bytes)) {
+    switch (dt_json_check(json, o->in->max_payload_bytes)) {
     case 0:
-    case DURATA_ENOMEM:
         return NULL;
     case DURATA_ETOOBIG:
         return "is over the payload size limit";

@@ -1,9 +1,11 @@
 /*
  * test_json.c — JSON helpers (base/json.c): validity, size and depth
- * limits of dt_json_check, and the text/parse/quote conveniences.
+ * limits of dt_json_check, its agreement with jansson's parser on edge
+ * cases and on a random corpus, and the text/parse/quote conveniences.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,6 +75,207 @@ test_check_rejects_invalid_text(void **state)
         if (dt_json_check(bad[i], 0) != DURATA_EJSON)
             fail_msg("accepted invalid '%s'", bad[i]);
     }
+}
+
+/* What jansson says of text: true when json_loads(JSON_DECODE_ANY) takes it. */
+static bool
+jansson_accepts(const char *text)
+{
+    json_error_t err;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
+
+    json_decref(v);
+    return v != NULL;
+}
+
+static void
+expect_agreement(const char *text)
+{
+    bool ours = dt_json_check(text, 0) == 0, theirs = jansson_accepts(text);
+
+    if (ours != theirs)
+        fail_msg("dt_json_check %s '%s', jansson %s it", ours ? "accepts" : "rejects", text,
+                 theirs ? "accepts" : "rejects");
+}
+
+/* The corners of the grammar where a hand-written scanner and jansson
+ * could part: numbers, escapes, surrogates, UTF-8, literals, commas. */
+static void
+test_check_agrees_with_jansson_on_edges(void **state)
+{
+    static const char *const texts[] = {
+        "0",
+        "-0",
+        "01",
+        "-01",
+        "-",
+        "1.",
+        ".5",
+        "1.5",
+        "1e5",
+        "1E+5",
+        "1e-5",
+        "1e",
+        "1e+",
+        "-1.5e-3",
+        "2.",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "1e308",
+        "1e309",
+        "-1e309",
+        "1e-400",
+        "123456789012345678901.5",
+        "0x10",
+        "Infinity",
+        "-Infinity",
+        "1 ",
+        " 1",
+        "\t\n\r 1 \r\n",
+        "\f1",
+        "1\v",
+        "\"\\u0000\"",
+        "\"\\u0001\"",
+        "\"\\uD834\\uDD1E\"",
+        "\"\\uD834\"",
+        "\"\\uDD1E\"",
+        "\"\\uD834x\"",
+        "\"\\uD834\\u0041\"",
+        "\"\\ud834\\udd1e\"",
+        "\"\\u00e9\"",
+        "\"\\u00G9\"",
+        "\"\\u12\"",
+        "\"\\x41\"",
+        "\"\\'\"",
+        "\"\\/\"",
+        "\"\\b\\f\\n\\r\\t\\\"\\\\\"",
+        "\"\x01\"",
+        "\"\x1f\"",
+        "\"\x7f\"",
+        "\"\xc3\xa9\"",
+        "\"\xc3\"",
+        "\"\xc0\xaf\"",
+        "\"\xe0\x80\xaf\"",
+        "\"\xed\xa0\x80\"",
+        "\"\xf4\x90\x80\x80\"",
+        "\"\xf0\x9f\x98\x80\"",
+        "\"\xf8\x88\x80\x80\x80\"",
+        "true",
+        "false",
+        "null",
+        "tru",
+        "truex",
+        "nulll",
+        "True",
+        "[true,false,null]",
+        "[]",
+        "{}",
+        "[ ]",
+        "{ }",
+        "[,]",
+        "[1,,2]",
+        "[1,]",
+        "{,}",
+        "{\"a\":1,}",
+        "{\"a\" : 1 , \"b\" : [ 2 , { } ] }",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{1:2}",
+        "{\"a\":1 \"b\":2}",
+        "[1 2]",
+        "[\"a\":1]",
+        "{\"a\",1}",
+        "]",
+        "}",
+        "[}",
+        "{]",
+        "[[]]]",
+        "\"\xc3\xa9\xe2\x82\xac\"",
+        "{\"\xc3\xa9\":\"\\u20ac\"}",
+        "[-]",
+        "[--1]",
+        "[+1]",
+        "[1.e5]",
+        "[0.0e0]",
+        "[1e0001]",
+        "\"a\" \"b\"",
+        "nan",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        expect_agreement(texts[i]);
+}
+
+/* Random texts in JSON's alphabet, half of them near-misses of valid
+ * documents: both must judge every one alike. */
+static void
+test_check_agrees_with_jansson_on_random_texts(void **state)
+{
+    static const char *const atoms[] = {
+        "{",        "}",     "[",
+        "]",        ",",     ":",
+        "\"",       "\"k\"", "\"v\"",
+        "1",        "-",     "0",
+        ".",        "e",     "E",
+        "+",        "12",    "3.5",
+        "1e400",    "true",  "false",
+        "null",     " ",     "\n",
+        "\\",       "\\u",   "\\uD834",
+        "\\uDD1E",  "00",    "\\n",
+        "\xc3\xa9", "\xc3",  "\xed\xa0\x80",
+        "\x01",     "x",     "99999999999999999999",
+    };
+    static const char *const docs[] = {
+        "{\"a\":[1,2.5,-3e2,true,false,null,\"s\\n\\u00e9\"],\"b\":{\"c\":{}}}",
+        "[{\"k\":\"v\"},[[]],\"\\uD834\\uDD1E\",0,-0.5e-7]",
+        "{\"job_type\":\"echo\",\"payload\":{\"n\":1},\"customer_id\":null}",
+    };
+    unsigned seed = 12345;
+    char text[256];
+    int accepted = 0;
+
+    (void)state;
+    for (int round = 0; round < 200000; round++) {
+        size_t n = 0;
+        if (round % 2 == 0) {
+            int parts = 1 + rand_r(&seed) % 12;
+            for (int i = 0; i < parts; i++) {
+                const char *a = atoms[rand_r(&seed) % (sizeof(atoms) / sizeof(atoms[0]))];
+                size_t la = strlen(a);
+                if (n + la >= sizeof(text))
+                    break;
+                memcpy(text + n, a, la);
+                n += la;
+            }
+        } else {
+            /* A valid document with one byte replaced, dropped or doubled. */
+            const char *d = docs[rand_r(&seed) % (sizeof(docs) / sizeof(docs[0]))];
+            size_t ld = strlen(d), at = (size_t)rand_r(&seed) % ld;
+            const char *a = atoms[rand_r(&seed) % (sizeof(atoms) / sizeof(atoms[0]))];
+            int how = rand_r(&seed) % 3;
+            memcpy(text, d, at);
+            n = at;
+            if (how == 0) {
+                text[n++] = a[0];
+                at++;
+            } else if (how == 2) {
+                text[n++] = d[at];
+            }
+            if (how == 1)
+                at++;
+            memcpy(text + n, d + at, ld - at);
+            n += ld - at;
+        }
+        text[n] = '\0';
+        expect_agreement(text);
+        accepted += dt_json_check(text, 0) == 0;
+    }
+    /* The corpus must exercise both answers. */
+    assert_true(accepted > 1000);
+    assert_true(accepted < 190000);
 }
 
 static void
@@ -260,6 +463,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_accepts_any_value),
         cmocka_unit_test(test_check_rejects_invalid_text),
+        cmocka_unit_test(test_check_agrees_with_jansson_on_edges),
+        cmocka_unit_test(test_check_agrees_with_jansson_on_random_texts),
         cmocka_unit_test(test_check_size_limit),
         cmocka_unit_test(test_check_depth_limit),
         cmocka_unit_test(test_check_depth_ignores_brackets_in_strings),
