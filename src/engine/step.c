@@ -15,14 +15,16 @@
  * and writes both in one Create (dt_step_first), and an activity result
  * whose instance's history is cached here is written together with the
  * step it wakes, optimistically: the step applies only if nothing touched
- * the instance since it was read, else the result goes to the inbox as
- * usual (dt_step_deliver). Results that arrive while such a step is under
- * way wait for it (direct.h) and go together with the next one
- * (dt_step_run_direct). Such a step starts from the instance's state and
- * history as this hub committed them (kept together in the history cache)
- * and reads nothing: messages in the inbox wait for the claim they woke.
- * When the cache holds no state for the instance, the step reads the store
- * and the inbox's own messages come first.
+ * the instance since it was read and no message waits in its inbox (a
+ * terminate or suspend sent before the result must act before it), else
+ * the result goes to the inbox as usual (dt_step_deliver). Results that
+ * arrive while such a step is under way wait for it (direct.h) and go
+ * together with the next one (dt_step_run_direct). Such a step starts from
+ * the instance's state and history as this hub committed them (kept
+ * together in the history cache) and reads nothing: messages in the inbox
+ * wait for the claim they woke, and the store refuses the step while there
+ * are any. When the cache holds no state for the instance, the step reads
+ * the store and the inbox's own messages come first.
  */
 #include "engine/step.h"
 

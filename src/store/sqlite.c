@@ -79,7 +79,9 @@ static const char *const sq_sql[DT_SQ_COUNT_] = {
     /* An optimistic step: the lock is free at ?2 and the row unchanged. */
     [DT_SQ_STEP_FREE_STATE] = "UPDATE instances SET " SQ_SET_STATE " WHERE id = ?1"
                               " AND (lock_owner IS NULL OR lock_until_ms <= ?2)"
-                              " AND updated_ms = ?16 AND execution_id = ?17",
+                              " AND updated_ms = ?16 AND execution_id = ?17"
+                              " AND NOT EXISTS (SELECT 1 FROM inbox WHERE instance_id = ?1"
+                              " AND visible_ms <= ?2)",
     [DT_SQ_TASK_INSERT] = "INSERT INTO tasks (instance_id, execution_id, task_id, name, input,"
                           " visible_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* A task leased at insert: while leased, visible_ms = lease_until_ms. */

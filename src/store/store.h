@@ -113,10 +113,13 @@ struct dt_send {
  * (rc = DURATA_ECONFLICT otherwise), or, for an admin rewrite (lock_owner
  * NULL), only when the instance's status is in expect_statuses (ECONFLICT
  * otherwise; ENOTFOUND when missing), or, when `optimistic` is set, only
- * when nobody holds the lock at now_ms and the row's execution and
+ * when nobody holds the lock at now_ms, the row's execution and
  * updated_ms are still expect_execution_id and expect_updated_ms, i.e.
- * nothing changed the instance since the step read it (ECONFLICT
- * otherwise; a step that changed its history collides at history_base).
+ * nothing changed the instance since the step read it, and no message for
+ * the instance is visible in the inbox at now_ms: one that is (a
+ * terminate, a suspend, an event) came first and is due to a claim, which
+ * must see it before anything that arrived after it (ECONFLICT otherwise;
+ * a step that changed its history collides at history_base).
  * A step may also finish activity tasks: the rows
  * done_tasks[0..n_done_tasks) are deleted with it, rc = DURATA_ENOTFOUND
  * when one is already gone (its result arrived another way). In order:

@@ -1,8 +1,9 @@
 /*
  * support_contract_step.c — the store contract for the two shortcut shapes
  * of a step: an optimistic step (no lock held; applies only when nobody
- * holds the lock and the row is as read; may finish an activity task with
- * it) and a Create that carries the instance's first step.
+ * holds the lock, the row is as read and nothing waits in the inbox; may
+ * finish an activity task with it) and a Create that carries the
+ * instance's first step.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +36,18 @@ optimistic_step(struct dt_store *s, const char *id, size_t base, int64_t now_ms,
                                              fx_event(DURATA_EV_TIMER_FIRED, now_ms, NULL, NULL)),
                      0);
     return w;
+}
+
+/* Creates id with its execution under way and an empty inbox, as a start
+ * that carried its first step leaves it. */
+static void
+create_started(struct dt_store *s, const char *id, const char *name, int64_t created_ms)
+{
+    struct dt_write *w = fx_create_unit(id, name, created_ms);
+
+    dt_msg_free(w->u.create.start);
+    w->u.create.start = NULL;
+    assert_int_equal(fx_commit1(s, w), 0);
 }
 
 /* Inserts one activity task for id through a plain admin step; its row. */
@@ -81,7 +94,7 @@ test_optimistic_step_applies_only_to_the_row_it_read(void **state)
     struct fx *fx = *state;
     struct durata_instance *inst;
 
-    assert_int_equal(fx_create(fx->s, "o", "O", 1000), 0);
+    create_started(fx->s, "o", "O", 1000);
     assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "o", 0, 2000, 1000)), 0);
     inst = fx_get(fx->s, "o");
     assert_int_equal(inst->status, DURATA_RUNNING);
@@ -103,6 +116,27 @@ test_optimistic_step_applies_only_to_the_row_it_read(void **state)
     assert_int_equal(fx_history_len(fx->s, "o"), 1);
 }
 
+/* A message sent before the step was built (here: the start itself, then
+ * a terminate) is the claim's to apply first; one visible only later (a
+ * timer) does not hold the step. */
+static void
+test_optimistic_step_yields_to_the_inbox(void **state)
+{
+    struct fx *fx = *state;
+
+    assert_int_equal(fx_create(fx->s, "q", "Q", 1000), 0);
+    assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "q", 0, 2000, 1000)),
+                     DURATA_ECONFLICT);
+    create_started(fx->s, "r", "R", 1000);
+    assert_int_equal(fx_send(fx->s, fx_msg("r", DURATA_EV_TIMER_FIRED, 9000, NULL)), 0);
+    assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "r", 0, 2000, 1000)), 0);
+    assert_int_equal(fx_send(fx->s, fx_msg("r", DURATA_EV_EXECUTION_TERMINATED, 2500, NULL)), 0);
+    assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "r", 1, 3000, 2000)),
+                     DURATA_ECONFLICT);
+    assert_int_equal(fx_history_len(fx->s, "r"), 1);
+    assert_int_equal(fx_history_len(fx->s, "q"), 0);
+}
+
 static void
 test_optimistic_step_waits_for_a_held_lock(void **state)
 {
@@ -112,10 +146,15 @@ test_optimistic_step_waits_for_a_held_lock(void **state)
     fx_claim_one(fx->s, "w1", 1000, "l"); /* locked until 61000 */
     assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "l", 0, 2000, 1000)),
                      DURATA_ECONFLICT);
+    /* The lock alone: at 999 the start message is not visible yet. */
+    assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "l", 0, 999, 1000)),
+                     DURATA_ECONFLICT);
     assert_int_equal(fx_history_len(fx->s, "l"), 0);
-    /* Once the lock expired, the instance is free to step. */
-    assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "l", 0, 61000, 1000)), 0);
-    assert_int_equal(fx_history_len(fx->s, "l"), 1);
+    /* Once the lock expired, the message its holder never consumed is the
+     * next claim's, still ahead of the step. */
+    assert_int_equal(fx_commit1(fx->s, optimistic_step(fx->s, "l", 0, 61000, 1000)),
+                     DURATA_ECONFLICT);
+    assert_int_equal(fx_history_len(fx->s, "l"), 0);
 }
 
 static void
@@ -125,7 +164,7 @@ test_step_finishes_its_tasks_once(void **state)
     struct dt_write *w;
     int64_t rows[2];
 
-    assert_int_equal(fx_create(fx->s, "t", "T", 1000), 0);
+    create_started(fx->s, "t", "T", 1000);
     rows[0] = add_task(fx->s, "t");
     rows[1] = add_task(fx->s, "t");
     w = optimistic_step(fx->s, "t", 0, 2000, 1000);
@@ -207,6 +246,7 @@ test_create_with_first_step_refuses_a_start_message(void **state)
 
 const struct CMUnitTest contract_step_tests[] = {
     T(test_optimistic_step_applies_only_to_the_row_it_read),
+    T(test_optimistic_step_yields_to_the_inbox),
     T(test_optimistic_step_waits_for_a_held_lock),
     T(test_step_finishes_its_tasks_once),
     T(test_create_writes_its_first_step),
