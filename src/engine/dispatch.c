@@ -94,8 +94,9 @@ dt_dispatcher_untrack(struct dt_dispatcher *d, struct durata_activity *a)
 /* How much claimed work may wait per worker thread. Steps take
  * milliseconds, so a deep queue costs nothing and lets one claim (or the
  * commits that pre-claim) feed the workers for a while. Activities may run
- * long and their leases are renewed only while they run, so their queue
- * stays short. */
+ * long, so their queue stays short: a task queued here waits for this
+ * hub's threads (its lease renewed meanwhile) where another hub may have
+ * run it already. */
 #define ORCH_DEPTH 64
 #define ACT_DEPTH 4
 
@@ -246,8 +247,37 @@ enqueue_claimed(struct dt_dispatcher *d, struct dt_write *wo, struct dt_write *w
     }
 }
 
-/* Renews the leases of running activities; marks lost ones cancelled.
- * Called without d->mu. */
+/* Tasks waiting in the activity queue; d->mu held. */
+static size_t
+queued_tasks(const struct dt_dispatcher *d)
+{
+    return d->act_queue.count - d->act_queue_head;
+}
+
+/* Drops queued task row `id`, whose lease another worker holds now; d->mu
+ * held. */
+static void
+drop_queued(struct dt_dispatcher *d, int64_t id)
+{
+    struct dt_task **items = d->act_queue.items;
+
+    for (size_t i = d->act_queue_head; i < d->act_queue.count; i++) {
+        if (items[i]->id != id)
+            continue;
+        dt_task_free(items[i]);
+        memmove(&items[i], &items[i + 1], (d->act_queue.count - i - 1) * sizeof(*items));
+        if (--d->act_queue.count == d->act_queue_head)
+            d->act_queue_head = d->act_queue.count = 0;
+        d->act_inflight--;
+        return;
+    }
+}
+
+/* Renews the leases of running and queued activities: a task that waits
+ * behind long activities would otherwise see its lease expire before it
+ * starts, be claimed again and run twice, each expiry counting as a
+ * delivery towards the poison limit. Marks lost running ones cancelled
+ * and drops lost queued ones. Called without d->mu. */
 static void
 renew_leases(struct dt_dispatcher *d)
 {
@@ -257,12 +287,15 @@ renew_leases(struct dt_dispatcher *d)
         return;
     struct dt_renew *r = &w->u.renew;
     pthread_mutex_lock(&d->mu);
-    size_t n = d->n_running_acts;
+    size_t n_running = d->n_running_acts, n = n_running + queued_tasks(d);
     r->ids = calloc(n ? n : 1, sizeof(*r->ids));
     r->lost = calloc(n ? n : 1, sizeof(*r->lost));
-    if (r->ids && r->lost)
-        for (size_t i = 0; i < n; i++)
+    if (r->ids && r->lost) {
+        for (size_t i = 0; i < n_running; i++)
             r->ids[i] = d->running_acts[i]->task->id;
+        for (size_t i = n_running; i < n; i++)
+            r->ids[i] = d->act_queue.items[d->act_queue_head + i - n_running]->id;
+    }
     pthread_mutex_unlock(&d->mu);
     r->owner = strdup(hub->owner);
     if (!n || !r->ids || !r->lost || !r->owner)
@@ -274,6 +307,10 @@ renew_leases(struct dt_dispatcher *d)
     for (size_t i = 0; i < n; i++) {
         if (!r->lost[i])
             continue;
+        if (i >= n_running) {
+            drop_queued(d, r->ids[i]); /* unless it started meanwhile */
+            continue;
+        }
         for (size_t j = 0; j < d->n_running_acts; j++)
             if (d->running_acts[j]->task->id == r->ids[i])
                 atomic_store(&d->running_acts[j]->cancelled, true);
@@ -313,7 +350,7 @@ sleep_budget(struct dt_dispatcher *d)
         d->wake |= DT_WAKE_ALL;
     }
     int64_t budget = d->next_sweep_mono - mono;
-    if (d->n_running_acts && d->next_renew_mono - mono < budget)
+    if ((d->n_running_acts || queued_tasks(d)) && d->next_renew_mono - mono < budget)
         budget = d->next_renew_mono - mono;
     if (dt_heap_peek(&d->due, &top) && top - now < budget)
         budget = top - now;
@@ -336,7 +373,8 @@ dispatcher_main(void *arg)
             (d->wake & DT_WAKE_ACT) && d->act_inflight < cap_act ? cap_act - d->act_inflight : 0;
         if (d->quiescing) /* stopping: what runs may finish, nothing new */
             want_orch = want_act = 0;
-        bool renew = d->n_running_acts && dt_clock_mono_ms() >= d->next_renew_mono;
+        bool renew =
+            (d->n_running_acts || queued_tasks(d)) && dt_clock_mono_ms() >= d->next_renew_mono;
         if (!want_orch && !want_act && !renew) {
             timed_wait(&d->cv, &d->mu, budget);
             continue;

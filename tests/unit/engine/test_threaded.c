@@ -2,7 +2,8 @@
  * test_threaded.c — the hub with its worker threads and the system clock:
  * 500 orchestrations of a 2-activity sequence started from 4 threads at
  * once all complete with the right outputs (durata_wait), and after stop,
- * close and reopen the store still holds all 500 as Completed.
+ * close and reopen the store still holds all 500 as Completed. Tasks that
+ * wait behind long activities keep their leases and run once.
  */
 #include "support_engine.h"
 
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +307,77 @@ test_durable_timer_fires_with_threads(void **state)
     durata_instance_free(inst);
 }
 
+/* ------------------------------------------------ leases while queued */
+
+#define SLOW_LEASE_MS 900
+#define SLOW_RUN_MS 1200
+#define SLOW_JOBS 3
+
+static atomic_int slow_runs;
+
+static void
+act_slow(struct durata_activity *a, void *arg)
+{
+    struct timespec ts = {.tv_sec = SLOW_RUN_MS / 1000, .tv_nsec = (SLOW_RUN_MS % 1000) * 1000000L};
+
+    (void)arg;
+    atomic_fetch_add(&slow_runs, 1);
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    complete_with(a, durata_activity_delivery(a));
+}
+
+static enum durata_orch_result
+orch_slow(struct durata_orch *o, void *arg)
+{
+    struct durata_task *t = durata_call_activity(o, "Slow", NULL, NULL);
+
+    (void)arg;
+    if (!durata_await(o, t))
+        return DURATA_YIELD;
+    durata_orch_complete(o, durata_task_result(t));
+    return DURATA_DONE;
+}
+
+/* One activity thread, a lease shorter than each activity: the second and
+ * third tasks wait longer than a lease in the queue. */
+static int
+setup_slow(void **state)
+{
+    int rc = eng_setup(state);
+    struct eng *e = *state;
+    struct durata_hub_options o = {.clock = eng_wall_clock,
+                                   .activity_threads = 1,
+                                   .activity_lease_ms = SLOW_LEASE_MS,
+                                   .sweep_interval_ms = 50};
+
+    if (rc == 0) {
+        eng_reopen(e, &o);
+        eng_act(e, "Slow", act_slow, NULL);
+        eng_orch(e, "SlowOne", orch_slow, NULL);
+    }
+    atomic_store(&slow_runs, 0);
+    return rc;
+}
+
+static void
+test_queued_tasks_keep_their_leases(void **state)
+{
+    struct eng *e = *state;
+    char id[257], name[32];
+
+    assert_int_equal(durata_hub_start(e->hub), 0);
+    for (int i = 0; i < SLOW_JOBS; i++) {
+        snprintf(name, sizeof(name), "slow-%d", i);
+        eng_start(e, "SlowOne", name, NULL, id);
+    }
+    for (int i = 0; i < SLOW_JOBS; i++) {
+        snprintf(name, sizeof(name), "slow-%d", i);
+        wait_completed(e, name, 1); /* delivered once */
+    }
+    assert_int_equal(atomic_load(&slow_runs), SLOW_JOBS);
+}
+
 int
 main(void)
 {
@@ -313,6 +386,8 @@ main(void)
                                         setup, eng_teardown),
         cmocka_unit_test_setup_teardown(test_hub_runs_again_after_stop, setup, eng_teardown),
         cmocka_unit_test_setup_teardown(test_durable_timer_fires_with_threads, setup, eng_teardown),
+        cmocka_unit_test_setup_teardown(test_queued_tasks_keep_their_leases, setup_slow,
+                                        eng_teardown),
         cmocka_unit_test_setup_teardown(test_wait_times_out_then_sees_completion, setup,
                                         eng_teardown),
     };
