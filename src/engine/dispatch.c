@@ -486,6 +486,8 @@ act_worker_main(void *arg)
 int
 dt_dispatcher_start(struct dt_dispatcher *d)
 {
+    int no = 0, na = 0; /* threads started */
+
     free(d->orch_threads);
     free(d->act_threads);
     d->orch_threads = calloc((size_t)d->n_orch_threads, sizeof(pthread_t));
@@ -497,19 +499,31 @@ dt_dispatcher_start(struct dt_dispatcher *d)
     d->draining = false;
     d->wake = DT_WAKE_ALL;
     d->next_sweep_mono = dt_clock_mono_ms() + d->hub->opt.sweep_interval_ms;
-    /* Thread creation failures leave a partial pool; stop joins what started. */
-    for (int i = 0; i < d->n_orch_threads; i++)
-        if (pthread_create(&d->orch_threads[i], NULL, orch_worker_main, d) != 0)
-            return DURATA_ESYS;
-    for (int i = 0; i < d->n_act_threads; i++)
-        if (pthread_create(&d->act_threads[i], NULL, act_worker_main, d) != 0)
-            return DURATA_ESYS;
+    for (; no < d->n_orch_threads; no++)
+        if (pthread_create(&d->orch_threads[no], NULL, orch_worker_main, d) != 0)
+            goto out_join;
+    for (; na < d->n_act_threads; na++)
+        if (pthread_create(&d->act_threads[na], NULL, act_worker_main, d) != 0)
+            goto out_join;
     if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0)
-        return DURATA_ESYS;
+        goto out_join;
     pthread_mutex_lock(&d->mu);
     d->running = true;
     pthread_mutex_unlock(&d->mu);
     return 0;
+
+out_join: /* the workers started so far release what is queued and leave */
+    pthread_mutex_lock(&d->mu);
+    d->draining = true;
+    pthread_cond_broadcast(&d->orch_cv);
+    pthread_cond_broadcast(&d->act_cv);
+    pthread_mutex_unlock(&d->mu);
+    for (int i = 0; i < no; i++)
+        pthread_join(d->orch_threads[i], NULL);
+    for (int i = 0; i < na; i++)
+        pthread_join(d->act_threads[i], NULL);
+    d->draining = false;
+    return DURATA_ESYS;
 }
 
 /* Lets running activities finish for up to grace_ms; d->mu held. */
