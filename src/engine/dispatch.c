@@ -167,13 +167,35 @@ dt_dispatcher_push_direct(struct dt_dispatcher *d, const char *id)
     return queued;
 }
 
+/* Tasks waiting in the activity queue; d->mu held. */
+static size_t
+queued_tasks(const struct dt_dispatcher *d)
+{
+    return d->act_queue.count - d->act_queue_head;
+}
+
+/* Wakes one sleeping activity worker unless one is on its way; d->mu held.
+ * A commit pushes its tasks one by one and a short activity is done in
+ * microseconds, so a signal per task woke a thread per task (a futex call
+ * on the writer's thread each time, and a context switch); chained, a
+ * woken worker takes the tasks queued meanwhile, and the queue still
+ * spreads over every thread when tasks wait. */
+static void
+act_wake_next(struct dt_dispatcher *d)
+{
+    if (d->act_sleepers > 0 && !d->act_wake_pending && queued_tasks(d) > 0) {
+        d->act_wake_pending = true;
+        pthread_cond_signal(&d->act_cv);
+    }
+}
+
 void
 dt_dispatcher_push_task(struct dt_dispatcher *d, struct dt_task *task)
 {
     pthread_mutex_lock(&d->mu);
     if (dt_task_list_push_take(&d->act_queue, task) == 0) { /* else: the lease expires */
         d->act_inflight++;
-        pthread_cond_signal(&d->act_cv);
+        act_wake_next(d);
     }
     pthread_mutex_unlock(&d->mu);
 }
@@ -245,13 +267,6 @@ enqueue_claimed(struct dt_dispatcher *d, struct dt_write *wo, struct dt_write *w
             pthread_cond_broadcast(&d->act_cv);
         c->tasks.count = 0;
     }
-}
-
-/* Tasks waiting in the activity queue; d->mu held. */
-static size_t
-queued_tasks(const struct dt_dispatcher *d)
-{
-    return d->act_queue.count - d->act_queue_head;
 }
 
 /* Drops queued task row `id`, whose lease another worker holds now; d->mu
@@ -465,10 +480,15 @@ act_worker_main(void *arg)
     pthread_mutex_lock(&d->mu);
     for (;;) {
         struct dt_task *t;
-        while (!(t = pop_task(d)) && !d->draining)
+        while (!(t = pop_task(d)) && !d->draining) {
+            d->act_sleepers++;
             pthread_cond_wait(&d->act_cv, &d->mu);
+            d->act_sleepers--;
+            d->act_wake_pending = false;
+        }
         if (!t)
             break;
+        act_wake_next(d);
         bool stopping = d->draining || d->quiescing;
         pthread_mutex_unlock(&d->mu);
         if (stopping)

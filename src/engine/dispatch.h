@@ -60,6 +60,11 @@ struct dt_dispatcher {
     _Atomic size_t orch_inflight; /* queued + being stepped */
     struct dt_task_list act_queue;
     size_t act_queue_head;
+    /* Activity workers asleep on act_cv, and whether one was signalled and
+     * has not woken yet: one wake at a time, each woken worker wakes the
+     * next while tasks remain (act_wake_next). */
+    int act_sleepers;
+    bool act_wake_pending;
     _Atomic size_t act_inflight; /* queued + running */
     struct durata_activity **running_acts;
     size_t n_running_acts, cap_running_acts;
