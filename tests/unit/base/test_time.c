@@ -5,8 +5,10 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -215,11 +217,76 @@ test_round_trips_random_instants(void **state)
     }
 }
 
+/* The formatter against gmtime_r and snprintf, the way it used to be
+ * written, over random instants from year 1 to 9999 and the days around
+ * leap days and century years. */
+static void
+reference_format(int64_t ms, bool frac, char *out, size_t size)
+{
+    int64_t s = ms / 1000, r = ms % 1000;
+    struct tm tm;
+    time_t t;
+
+    if (r < 0) {
+        r += 1000;
+        s--;
+    }
+    t = (time_t)s;
+    assert_non_null(gmtime_r(&t, &tm));
+    if (frac)
+        snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03d0000Z", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)r);
+    else
+        snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void
+expect_as_reference(int64_t ms)
+{
+    char ours[DT_TIME_TEXT_MAX], theirs[DT_TIME_TEXT_MAX];
+
+    dt_time_format_7(ms, ours, sizeof(ours));
+    reference_format(ms, true, theirs, sizeof(theirs));
+    if (strcmp(ours, theirs) != 0)
+        fail_msg("%lld: %s, expected %s", (long long)ms, ours, theirs);
+    dt_time_format_s(ms, ours, sizeof(ours));
+    reference_format(ms, false, theirs, sizeof(theirs));
+    if (strcmp(ours, theirs) != 0)
+        fail_msg("%lld: %s, expected %s", (long long)ms, ours, theirs);
+}
+
+static void
+test_format_matches_gmtime(void **state)
+{
+    const int64_t lo = -62135596800000LL, hi = 253402300799999LL; /* 0001 .. 9999 */
+    static const int years[] = {1,    4,    100,  400,  1600, 1900, 1969, 1970,
+                                1972, 2000, 2024, 2100, 2400, 9996, 9999};
+    unsigned seed = 99;
+
+    (void)state;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t r = ((uint64_t)rand_r(&seed) << 33) ^ ((uint64_t)rand_r(&seed) << 16) ^
+                     (uint64_t)rand_r(&seed);
+        expect_as_reference(lo + (int64_t)(r % (uint64_t)(hi - lo)));
+    }
+    for (size_t i = 0; i < sizeof(years) / sizeof(years[0]); i++) {
+        struct tm tm = {.tm_year = years[i] - 1900, .tm_mon = 1, .tm_mday = 27};
+        int64_t start = (int64_t)timegm(&tm) * 1000;
+        for (int64_t ms = start; ms < start + 5 * 86400000LL; ms += 3600000LL - 1)
+            expect_as_reference(ms);
+    }
+    expect_as_reference(-1);
+    expect_as_reference(0);
+    expect_as_reference(86399999);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_known_instants),
+        cmocka_unit_test(test_format_matches_gmtime),
         cmocka_unit_test(test_format_before_epoch_uses_floor),
         cmocka_unit_test(test_format_truncates_to_small_buffer),
         cmocka_unit_test(test_parse_accepted_forms),
