@@ -5,8 +5,10 @@
  * them in one store transaction; run the `after` hook and each request's
  * `committed` callback; then, pipelined, hand the batch to the syncer
  * thread, which flushes everything queued with one sync and reports each
- * unit; otherwise report at once. A waiter sleeps on a condition of its
- * own, so a finished batch wakes exactly its waiters.
+ * unit; otherwise report at once. A waiter sleeps on a lock and condition
+ * of its own, so a finished batch wakes exactly its waiters, and a woken
+ * waiter does not queue for the committer's lock behind the syncer (which
+ * held it while it woke a whole batch's waiters one by one).
  */
 #include "engine/committer.h"
 
@@ -66,7 +68,7 @@ commit_batch(struct dt_committer *c, struct dt_write **units, size_t n, struct d
 
 /* Reports the results of a detached list of requests. */
 static void
-finish_list(struct dt_committer *c, struct dt_commit_req *list)
+finish_list(struct dt_commit_req *list)
 {
     struct dt_commit_req *waiters = NULL;
     while (list) {
@@ -79,13 +81,18 @@ finish_list(struct dt_committer *c, struct dt_commit_req *list)
         }
         list = next;
     }
-    pthread_mutex_lock(&c->mu);
-    for (; waiters; waiters = waiters->next) {
-        waiters->finished = true;
-        if (waiters->wake) /* signalled under mu: the waiter is still there */
-            pthread_cond_signal(waiters->wake);
+    while (waiters) {
+        struct dt_commit_req *w = waiters;
+        waiters = w->next; /* w belongs to its waiter once finished is set */
+        if (!w->wake_mu) {
+            w->finished = true;
+            continue;
+        }
+        pthread_mutex_lock(w->wake_mu);
+        w->finished = true;
+        pthread_cond_signal(w->wake); /* under wake_mu: the waiter is still there */
+        pthread_mutex_unlock(w->wake_mu);
     }
-    pthread_mutex_unlock(&c->mu);
 }
 
 /* A flush failed: what it covered may not survive a crash. */
@@ -144,7 +151,7 @@ run_one_batch(struct dt_committer *c, struct dt_commit_req *list, size_t n, bool
     c->synced_seq = ++c->committed_seq;
     pthread_cond_broadcast(&c->synced_cv);
     pthread_mutex_unlock(&c->mu);
-    finish_list(c, list);
+    finish_list(list);
 }
 
 static void *
@@ -165,7 +172,7 @@ syncer_main(void *arg)
         int rc = c->store->ops->sync(c->store); /* one flush for every batch queued */
         if (rc < 0)
             fail_unsynced(list, rc);
-        finish_list(c, list);
+        finish_list(list);
         pthread_mutex_lock(&c->mu);
         c->synced_seq = target;
         pthread_cond_broadcast(&c->synced_cv);
@@ -351,18 +358,22 @@ dt_committer_try_submit(struct dt_committer *c, struct dt_commit_req *req)
 static void
 submit_and_wait(struct dt_committer *c, struct dt_commit_req *reqs, size_t n)
 {
+    pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_mutex_init(&mu, NULL);
     pthread_cond_init(&cv, NULL);
     for (size_t i = 0; i < n; i++) {
+        reqs[i].wake_mu = &mu;
         reqs[i].wake = &cv;
         dt_committer_submit(c, &reqs[i]);
     }
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&mu);
     for (size_t i = 0; i < n; i++)
         while (!reqs[i].finished)
-            pthread_cond_wait(&cv, &c->mu);
-    pthread_mutex_unlock(&c->mu);
+            pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
     pthread_cond_destroy(&cv);
+    pthread_mutex_destroy(&mu);
 }
 
 int

@@ -41,8 +41,9 @@ struct dt_commit_req {
     dt_commit_done_fn done;
     void *arg;
     struct dt_commit_req *next; /* queue link, committer-private */
-    bool finished;              /* for waiters; guarded by mu */
-    pthread_cond_t *wake;       /* a waiter's own condition, signalled when finished */
+    bool finished;              /* for waiters; guarded by wake_mu */
+    pthread_mutex_t *wake_mu;   /* a waiter's own lock and condition, */
+    pthread_cond_t *wake;       /* signalled when finished */
 };
 
 /* Called after each batch commits (or fails), before results are reported,
