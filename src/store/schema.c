@@ -8,8 +8,9 @@
  * shared by processes are safe because it works in a write transaction.
  *
  * ---------------------------------------------------------------- format
- * Version 3 (version 1 had one history row per event; version 2 kept
- * instances in a rowid table with a separate index on id). Times are int64
+ * Version 4 (version 1 had one history row per event; version 2 kept
+ * instances in a rowid table with a separate index on id; version 3 kept
+ * history WITHOUT ROWID, clustered by instance). Times are int64
  * milliseconds since the Unix epoch (UTC); JSON values are stored as text
  * exactly as received.
  *
@@ -31,8 +32,10 @@
  *
  * history — the events of each instance's current execution, one row per
  *   append (a step's events together).
- *   (instance_id, seq) PRIMARY KEY, WITHOUT ROWID so an instance's events
- *   are clustered; seq is the 0-based position of the row's first event,
+ *   A rowid table, so appends go to its end (cheap page splits; its rows
+ *   are a few hundred bytes and up), with UNIQUE index history_key on
+ *   (instance_id, seq) for an instance's rows and for collisions; seq is
+ *   the 0-based position of the row's first event,
  *   n (version 2) how many events the row holds, so rows cover
  *   [seq, seq + n) without gaps; event is the JSON of one event
  *   (event_json.c) when the row was written by version 1 (n = 1), or a JSON
@@ -160,6 +163,21 @@ static const char *const migrations[DT_SCHEMA_VERSION] = {
     "CREATE INDEX instances_status ON instances(status, created_ms);"
     "CREATE INDEX instances_name ON instances(name, created_ms);"
     "CREATE INDEX instances_lock ON instances(lock_until_ms) WHERE lock_owner IS NOT NULL;",
+    /* 3 -> 4: history in a rowid table, appended at its end (SQLite splits
+     * a full last leaf of a rowid table by starting a new page; a WITHOUT
+     * ROWID b-tree rebalances three siblings at every split, and rows of
+     * a few hundred bytes filled a 2 KiB leaf every few appends), with a
+     * unique index on (instance_id, seq) for lookups and collisions. */
+    "CREATE TABLE history_v4 ("
+    " instance_id TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " event TEXT NOT NULL,"
+    " n INTEGER NOT NULL DEFAULT 1);"
+    "INSERT INTO history_v4 (instance_id, seq, event, n)"
+    " SELECT instance_id, seq, event, n FROM history ORDER BY instance_id, seq;"
+    "DROP TABLE history;"
+    "ALTER TABLE history_v4 RENAME TO history;"
+    "CREATE UNIQUE INDEX history_key ON history(instance_id, seq);",
 };
 
 static int

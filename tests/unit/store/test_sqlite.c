@@ -174,6 +174,68 @@ test_version_2_file_is_migrated_and_keeps_its_instances(void **state)
     sqlite3_close(db);
 }
 
+/* An admin append of one event of `type` at position base of id's history;
+ * the unit's result. */
+static int
+append_at(struct dt_store *s, const char *id, size_t base, enum durata_event_type type)
+{
+    struct dt_write *w = dt_write_new(DT_W_STEP);
+
+    assert_non_null(w);
+    w->u.step.instance_id = fx_strdup(id);
+    w->u.step.history_base = base;
+    assert_int_equal(dt_event_list_push_take(&w->u.step.append, fx_event(type, 5, NULL, NULL)), 0);
+    return fx_commit1(s, w);
+}
+
+/* The version 3 layout of history: WITHOUT ROWID on (instance_id, seq). */
+static const char *const history_v3 =
+    "CREATE TABLE v3 (instance_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,"
+    " n INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (instance_id, seq)) WITHOUT ROWID;"
+    "INSERT INTO v3 SELECT instance_id, seq, event, n FROM history; DROP TABLE history;"
+    "ALTER TABLE v3 RENAME TO history; PRAGMA user_version = 3;";
+
+/* Schema 3 -> 4: the history of a version 3 file survives in order, grows
+ * at its end, and an append at a taken position still collides. */
+static void
+test_version_3_file_is_migrated_and_keeps_its_history(void **state)
+{
+    struct fx *fx = *state;
+    struct dt_event_list l = {0};
+    sqlite3 *db;
+
+    assert_int_equal(fx_create(fx->s, "h", "A", 1), 0);
+    assert_int_equal(fx_create(fx->s, "g", "A", 1), 0);
+    assert_int_equal(append_at(fx->s, "h", 0, DURATA_EV_ORCHESTRATOR_STARTED), 0);
+    assert_int_equal(append_at(fx->s, "g", 0, DURATA_EV_GENERIC), 0);
+    assert_int_equal(append_at(fx->s, "h", 1, DURATA_EV_TIMER_CREATED), 0);
+    dt_store_close(fx->s);
+    fx->s = NULL;
+    assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, history_v3, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    fx_reopen(fx);
+    assert_int_equal(fx_history_len(fx->s, "h"), 2);
+    assert_int_equal(fx_history_len(fx->s, "g"), 1);
+    assert_int_equal(append_at(fx->s, "h", 2, DURATA_EV_TIMER_FIRED), 0);
+    assert_int_equal(append_at(fx->s, "h", 1, DURATA_EV_GENERIC), DURATA_ECONFLICT);
+    assert_int_equal(fx->s->ops->get_history(fx->s, "h", &l), 0);
+    assert_int_equal(l.count, 3);
+    assert_int_equal(l.items[0]->type, DURATA_EV_ORCHESTRATOR_STARTED);
+    assert_int_equal(l.items[1]->type, DURATA_EV_TIMER_CREATED);
+    assert_int_equal(l.items[2]->type, DURATA_EV_TIMER_FIRED);
+    dt_event_list_release(&l);
+    assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
+    assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'history'"
+                                  " AND sql LIKE '%WITHOUT ROWID%'"),
+                     0);
+    assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND name = 'history_key'"),
+                     1);
+    assert_int_equal(count_of(db, "PRAGMA user_version"), DT_SCHEMA_VERSION);
+    sqlite3_close(db);
+}
+
 /* Under writes that never pause, the WAL still starts over: the writer
  * checkpoints the tail a background pass left, so the file stays near the
  * checkpoint threshold (8,000 frames, ~16 MiB) instead of growing while
@@ -441,6 +503,7 @@ static const struct CMUnitTest sqlite_tests[] = {
     T(test_newer_schema_version_is_refused),
     T(test_version_1_file_is_migrated_and_keeps_its_history),
     T(test_version_2_file_is_migrated_and_keeps_its_instances),
+    T(test_version_3_file_is_migrated_and_keeps_its_history),
     T(test_wal_starts_over_under_continuous_writes),
     T(test_not_a_database_is_refused),
     cmocka_unit_test(test_open_arguments),
