@@ -244,7 +244,7 @@ reference_format(int64_t ms, bool frac, char *out, size_t size)
 static void
 expect_as_reference(int64_t ms)
 {
-    char ours[DT_TIME_TEXT_MAX], theirs[DT_TIME_TEXT_MAX];
+    char ours[DT_TIME_TEXT_MAX], theirs[128]; /* room for any int snprintf prints */
 
     dt_time_format_7(ms, ours, sizeof(ours));
     reference_format(ms, true, theirs, sizeof(theirs));
