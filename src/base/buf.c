@@ -83,6 +83,21 @@ dt_buf_reserve(struct dt_buf *b, size_t n)
 }
 
 int
+dt_buf_extend(struct dt_buf *b, size_t n, char **at)
+{
+    int rc;
+
+    if (n > buf_max(b) - b->len)
+        return DURATA_ETOOBIG;
+    if ((rc = buf_reserve(b, n)) != 0)
+        return rc;
+    *at = b->data + b->len;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int
 dt_buf_append(struct dt_buf *b, const void *data, size_t len)
 {
     int rc;

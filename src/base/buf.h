@@ -28,6 +28,11 @@ void dt_buf_reset(struct dt_buf *b); /* len = 0, keeps storage */
  * is known ahead: one allocation instead of a doubling series. */
 DURATA_MUST_CHECK int dt_buf_reserve(struct dt_buf *b, size_t n);
 DURATA_MUST_CHECK int dt_buf_append(struct dt_buf *b, const void *data, size_t len);
+/* Grows the content by n bytes for the caller to write at *at (then
+ * NUL-terminated after them); a writer that knows its exact size fills
+ * them without an append per piece. DURATA_ETOOBIG past the cap or
+ * DURATA_ENOMEM, leaving the content as it was. */
+DURATA_MUST_CHECK int dt_buf_extend(struct dt_buf *b, size_t n, char **at);
 DURATA_MUST_CHECK int dt_buf_appends(struct dt_buf *b, const char *s);
 DURATA_MUST_CHECK int dt_buf_appendf(struct dt_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -371,46 +371,65 @@ dt_utf8_is_valid(const char *s)
     return true;
 }
 
-/* The escape of byte c (a quote, a backslash or a control character) into
- * out (at least 7 bytes); its length. */
+/* Bytes byte c takes in a string literal: 2 for a quote, a backslash and
+ * the control characters with a short escape, 6 for the other control
+ * characters (\u00XX), else 1. */
 static size_t
+escaped_len(unsigned char c)
+{
+    if (c == '"' || c == '\\' || (c >= 8 && c <= 13 && c != 11))
+        return 2;
+    return c < 0x20 ? 6 : 1;
+}
+
+/* Writes the escape of byte c (escaped_len(c) > 1) at out; its end. */
+static char *
 json_escape(unsigned char c, char *out)
 {
     static const char shorts[] = "btn_fr"; /* bytes 8 to 13 (11 has none) */
+    static const char hex[] = "0123456789ABCDEF";
 
-    if (c == '"' || c == '\\' || (c >= 8 && c <= 13 && c != 11)) {
-        out[0] = '\\';
-        out[1] = c == '"' || c == '\\' ? (char)c : shorts[c - 8];
-        return 2;
+    *out++ = '\\';
+    if (c == '"' || c == '\\') {
+        *out++ = (char)c;
+    } else if (c >= 8 && c <= 13 && c != 11) {
+        *out++ = shorts[c - 8];
+    } else {
+        memcpy(out, "u00", 3);
+        out[3] = hex[c >> 4];
+        out[4] = hex[c & 15];
+        out += 5;
     }
-    return (size_t)snprintf(out, 7, "\\u%04X", c);
+    return out;
 }
 
 int
 dt_json_append_str(struct dt_buf *b, const char *s)
 {
+    const unsigned char *p;
     bool ascii_only;
-    const char *run;
-    char esc[8];
+    size_t need = 2;
+    char *out;
     int rc;
 
     if (!s)
         return dt_buf_append(b, "null", 4);
+    /* Sized first, then written in place: a JSON text quoted inside an
+     * event breaks at every quote, an append per piece. */
     ascii_only = !dt_utf8_is_valid(s);
-    rc = dt_buf_append(b, "\"", 1);
-    for (run = s; rc == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c && c != '"' && c != '\\' && c >= 0x20 && !(ascii_only && c >= 0x80))
-            continue;
-        rc = dt_buf_append(b, run, (size_t)(s - run));
-        run = s + 1;
-        if (rc < 0 || !c)
-            break;
-        if (c >= 0x80)
-            rc = dt_buf_append(b, "?", 1);
+    for (p = (const unsigned char *)s; *p; p++)
+        need += escaped_len(*p);
+    if ((rc = dt_buf_extend(b, need, &out)) != 0)
+        return rc;
+    *out++ = '"';
+    for (p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80 && ascii_only)
+            *out++ = '?';
+        else if (escaped_len(*p) == 1)
+            *out++ = (char)*p;
         else
-            rc = dt_buf_append(b, esc, json_escape(c, esc));
+            out = json_escape(*p, out);
     }
-    return rc == 0 ? dt_buf_append(b, "\"", 1) : rc;
+    *out = '"';
+    return 0;
 }

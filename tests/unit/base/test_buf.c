@@ -216,6 +216,29 @@ test_reserve_allocates_ahead_within_the_cap(void **state)
     dt_buf_release(&b);
 }
 
+static void
+test_extend_hands_out_room_within_the_cap(void **state)
+{
+    struct dt_buf b;
+    char *at = NULL;
+
+    (void)state;
+    dt_buf_init(&b, 8);
+    assert_int_equal(dt_buf_append(&b, "ab", 2), 0);
+    assert_int_equal(dt_buf_extend(&b, 3, &at), 0);
+    assert_ptr_equal(at, b.data + 2);
+    memcpy(at, "cde", 3);
+    assert_int_equal(b.len, 5);
+    assert_string_equal(b.data, "abcde");
+    assert_int_equal(dt_buf_extend(&b, 4, &at), DURATA_ETOOBIG);
+    assert_int_equal(b.len, 5);
+    assert_string_equal(b.data, "abcde");
+    assert_int_equal(dt_buf_extend(&b, 3, &at), 0);
+    memcpy(at, "fgh", 3);
+    assert_string_equal(b.data, "abcdefgh");
+    dt_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -229,6 +252,7 @@ main(void)
         cmocka_unit_test(test_detach_hands_over_and_empties),
         cmocka_unit_test(test_reset_keeps_storage),
         cmocka_unit_test(test_reserve_allocates_ahead_within_the_cap),
+        cmocka_unit_test(test_extend_hands_out_room_within_the_cap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -438,6 +438,14 @@ test_append_str_matches_jansson(void **state)
     assert_int_equal(b.len, 4);
     assert_memory_equal(b.data, "null", 4);
     dt_buf_release(&b);
+    /* Over the cap: refused whole, the content as it was. */
+    dt_buf_init(&b, 10);
+    assert_int_equal(dt_buf_append(&b, "x", 1), 0);
+    assert_int_equal(dt_json_append_str(&b, "\x01\x02"), DURATA_ETOOBIG);
+    assert_string_equal(b.data, "x");
+    assert_int_equal(dt_json_append_str(&b, "a\"b"), 0);
+    assert_string_equal(b.data, "x\"a\\\"b\"");
+    dt_buf_release(&b);
 }
 
 static void
