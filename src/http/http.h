@@ -18,6 +18,8 @@
 
 #include "durata.h"
 
+#include "base/buf.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,6 +99,10 @@ DURATA_MUST_CHECK int dt_http_json(struct dt_http_resp *resp, int status, json_t
  * (NULL = JSON). */
 DURATA_MUST_CHECK int dt_http_text(struct dt_http_resp *resp, int status, const char *ctype,
                                    const char *text, size_t len);
+/* Sets status and the content of b as the body (taken: b is left empty),
+ * saving the copy dt_http_text makes. 0 or DURATA_ENOMEM. */
+DURATA_MUST_CHECK int dt_http_take_buf(struct dt_http_resp *resp, int status, const char *ctype,
+                                       struct dt_buf *b);
 /* The error body of DESIGN.md: {"error":{"code":code,"message":message}}
  * plus "field" when field is non-NULL. */
 DURATA_MUST_CHECK int dt_http_error(struct dt_http_resp *resp, int status, const char *code,

@@ -212,7 +212,7 @@ jobs_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id
 
     dt_buf_init(&b, (DT_DF_URL_COUNT + 2) * JOBS_URL_MAX);
     if (url && dt_buf_reserve(&b, JOBS_ACCEPTED_GUESS) == 0 && accepted_body(&b, req, id, url) == 0)
-        rc = dt_http_text(resp, 202, NULL, b.data, b.len);
+        rc = dt_http_take_buf(resp, 202, NULL, &b);
     dt_buf_release(&b);
     if (rc == 0)
         rc = dt_http_add_header(resp, "Location", url);

@@ -67,6 +67,17 @@ dt_http_text(struct dt_http_resp *resp, int status, const char *ctype, const cha
 }
 
 int
+dt_http_take_buf(struct dt_http_resp *resp, int status, const char *ctype, struct dt_buf *b)
+{
+    size_t len = b->len;
+    char *body = dt_buf_detach(b);
+
+    if (!body)
+        return DURATA_ENOMEM;
+    return resp_set(resp, status, ctype, body, len);
+}
+
+int
 dt_http_error(struct dt_http_resp *resp, int status, const char *code, const char *message,
               const char *field)
 {
