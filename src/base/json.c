@@ -254,6 +254,67 @@ json_scan(const unsigned char *p)
     }
 }
 
+/* The end of the value at p in valid JSON, or NULL. */
+static const unsigned char *
+skip_value(const unsigned char *p)
+{
+    int depth = 0;
+
+    do {
+        if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+            p++;
+        } else if (depth > 0 && (*p == ',' || *p == ':' || *p == ' ' || *p == '\t' || *p == '\n' ||
+                                 *p == '\r')) {
+            p++;
+        } else if (!(p = scan_scalar(p))) {
+            return NULL;
+        }
+    } while (depth > 0 && *p);
+    return depth == 0 ? p : NULL;
+}
+
+int
+dt_json_member(const char *text, const char *key, struct dt_json_span *out)
+{
+    const unsigned char *p = skip_ws((const unsigned char *)text), *k, *ke, *v;
+    size_t klen = strlen(key);
+    int found = 0;
+
+    if (*p != '{')
+        return -1;
+    p = skip_ws(p + 1);
+    if (*p == '}')
+        return 0;
+    for (;;) {
+        if (*p != '"' || !(ke = scan_string(p)))
+            return -1;
+        k = p + 1; /* the key's text is [k, ke - 1) */
+        if (memchr(k, '\\', (size_t)(ke - 1 - k)))
+            return -1; /* escapes: only a parser can compare it */
+        p = skip_ws(ke);
+        if (*p != ':')
+            return -1;
+        v = skip_ws(p + 1);
+        if (!(p = skip_value(v)))
+            return -1;
+        if ((size_t)(ke - 1 - k) == klen && memcmp(k, key, klen) == 0) {
+            out->text = (const char *)v; /* a later one wins, as in jansson */
+            out->len = (size_t)(p - v);
+            found = 1;
+        }
+        p = skip_ws(p);
+        if (*p == '}')
+            return found;
+        if (*p != ',')
+            return -1;
+        p = skip_ws(p + 1);
+    }
+}
+
 int
 dt_json_check(const char *text, size_t max_bytes)
 {

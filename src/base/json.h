@@ -26,6 +26,19 @@
  * and the other way round (within the depth). Allocates nothing. */
 DURATA_MUST_CHECK int dt_json_check(const char *text, size_t max_bytes);
 
+/* A value's text inside a larger JSON text (not NUL-terminated). */
+struct dt_json_span {
+    const char *text;
+    size_t len;
+};
+
+/* Finds member `key` of the object that the JSON text (one that
+ * dt_json_check accepts) holds, without parsing: *out is the text of its
+ * value, the last one when the key repeats (as jansson keeps). 1 found,
+ * 0 absent, -1 when the text is not an object or one of its keys is
+ * written with escapes (then only a parser can tell; use jansson). */
+DURATA_MUST_CHECK int dt_json_member(const char *text, const char *key, struct dt_json_span *out);
+
 /* Compact text of v (malloc'd; NULL on OOM). Accepts any value type. */
 char *dt_json_text(const json_t *v);
 

@@ -80,7 +80,10 @@ job_set_find(const struct dt_job_set *set, const char *name)
 struct job_run {
     struct durata_orch *o;
     const struct dt_job_type *type;
-    json_t *input; /* the orchestration input (owned) */
+    /* The members of the orchestration input, as text inside it (or inside
+     * `normal`); len 0 when absent. */
+    struct dt_json_span customer_id, payload;
+    char *normal; /* jansson's text of an input written with escaped keys (owned) */
     char activity[DT_JOB_TYPE_NAME_MAX + sizeof(DT_JOB_ACTIVITY_PREFIX)];
     int64_t first_ms; /* deterministic time of the first attempt */
 };
@@ -108,22 +111,15 @@ job_max_attempts(const struct durata_retry_policy *p)
                                                        : p->max_attempts;
 }
 
-/* Appends `,"key":` then the JSON text of v (null when v is NULL). */
+/* Appends `,"key":` then the member's text (null when absent). */
 static int
-append_member(struct dt_buf *b, const char *key, const json_t *v)
+append_member(struct dt_buf *b, const char *key, struct dt_json_span v)
 {
-    char *text;
     int rc = dt_buf_appendf(b, ",\"%s\":", key);
 
-    if (rc < 0 || !v)
-        return rc < 0 ? rc : dt_buf_append(b, "null", 4);
-    if (json_is_string(v))
-        return dt_json_append_str(b, json_string_value(v));
-    if (!(text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
-        return DURATA_ENOMEM;
-    rc = dt_buf_appends(b, text);
-    free(text);
-    return rc;
+    if (rc < 0)
+        return rc;
+    return v.len ? dt_buf_append(b, v.text, v.len) : dt_buf_append(b, "null", 4);
 }
 
 /* Sets the custom status {"state":state,"jobType":...,"attempt":k} (the
@@ -166,8 +162,8 @@ job_attempt_begin(struct job_run *r, int k)
     if (rc == 0 && (rc = dt_json_append_str(&b, durata_orch_instance_id(r->o))) == 0 &&
         (rc = dt_buf_appends(&b, ",\"job_type\":")) == 0 &&
         (rc = dt_json_append_str(&b, r->type->name)) == 0 &&
-        (rc = append_member(&b, "customer_id", json_object_get(r->input, "customer_id"))) == 0 &&
-        (rc = append_member(&b, "payload", json_object_get(r->input, "payload"))) == 0)
+        (rc = append_member(&b, "customer_id", r->customer_id)) == 0 &&
+        (rc = append_member(&b, "payload", r->payload)) == 0)
         rc = dt_buf_appendf(&b, ",\"attempt\":%d}", k);
     if (rc == 0)
         return dt_buf_detach(&b);
@@ -264,28 +260,75 @@ job_run_attempts(struct job_run *r)
     }
 }
 
-/* Reads and checks the input into r; false after failing the instance. */
+/* Finds the input's members in text: job_type into *jt, the others into
+ * r. -1 when text is not an object or has keys written with escapes. */
+static int
+job_fields(struct job_run *r, const char *text, struct dt_json_span *jt)
+{
+    static const struct dt_json_span none = {NULL, 0};
+    int a, b, c;
+
+    *jt = r->customer_id = r->payload = none;
+    a = dt_json_member(text, "job_type", jt);
+    b = dt_json_member(text, "customer_id", &r->customer_id);
+    c = dt_json_member(text, "payload", &r->payload);
+    return a < 0 || b < 0 || c < 0 ? -1 : 0;
+}
+
+static bool
+span_is_string(struct dt_json_span v)
+{
+    return v.len >= 2 && v.text[0] == '"';
+}
+
+/* The job type named by the string literal jt; NULL when none is. */
+static const struct dt_job_type *
+job_find_literal(const struct dt_job_set *set, struct dt_json_span jt, char *name, size_t size)
+{
+    json_t *v;
+
+    if (!memchr(jt.text, '\\', jt.len)) {
+        size_t n = jt.len - 2 < size ? jt.len - 2 : size - 1; /* longer: no type's */
+        memcpy(name, jt.text + 1, n);
+        name[n] = '\0';
+    } else { /* escapes: jansson reads them */
+        v = json_loadb(jt.text, jt.len, JSON_DECODE_ANY, NULL);
+        snprintf(name, size, "%s", json_is_string(v) ? json_string_value(v) : "");
+        json_decref(v);
+    }
+    return job_set_find(set, name);
+}
+
+/* Reads and checks the input into r, without parsing it (the member texts
+ * go into the handler's input as they are: the job API stores the input as
+ * jansson's compact text); false after failing the instance. */
 static bool
 job_run_init(struct job_run *r, const struct dt_job_set *set)
 {
-    const json_t *jt, *cid;
     const char *in = durata_orch_input(r->o);
+    char name[DT_JOB_TYPE_NAME_MAX + 2];
+    struct dt_json_span jt;
+    json_t *v;
+    int rc = -1;
 
-    r->input = in ? json_loads(in, 0, NULL) : NULL;
-    jt = json_object_get(r->input, "job_type");
-    cid = json_object_get(r->input, "customer_id");
-    if (!json_is_object(r->input) || !json_is_string(jt) ||
-        (cid && !json_is_null(cid) && !json_is_string(cid))) {
+    if (in && (rc = job_fields(r, in, &jt)) < 0 && (v = json_loads(in, 0, NULL))) {
+        r->normal = json_is_object(v) ? json_dumps(v, JSON_COMPACT) : NULL; /* keys unescaped */
+        json_decref(v);
+        rc = r->normal ? job_fields(r, r->normal, &jt) : -1;
+    }
+    if (rc < 0 || !span_is_string(jt) ||
+        (r->customer_id.len && !span_is_string(r->customer_id) &&
+         !(r->customer_id.len == 4 && memcmp(r->customer_id.text, "null", 4) == 0))) {
         durata_orch_fail(r->o, "InvalidInput",
                          "the job input must be an object with a string job_type and a string "
                          "or null customer_id",
                          NULL);
         return false;
     }
-    r->type = job_set_find(set, json_string_value(jt));
+    r->type = job_find_literal(set, jt, name, sizeof(name));
     if (!r->type) {
         durata_orch_fail(r->o, "UnknownJobType", "no handler is registered for this job type",
-                         json_string_value(jt));
+                         name);
         return false;
     }
     snprintf(r->activity, sizeof(r->activity), "%s%s", DT_JOB_ACTIVITY_PREFIX, r->type->name);
@@ -300,7 +343,7 @@ job_orchestrator(struct durata_orch *o, void *arg)
 
     if (job_run_init(&r, arg))
         res = job_run_attempts(&r);
-    json_decref(r.input);
+    free(r.normal);
     return res;
 }
 
@@ -444,15 +487,33 @@ demo_interrupted(struct durata_activity *a)
                          false);
 }
 
-/* "echo": the payload back. */
+/* "echo": the payload back, as the text it is in the input when the
+ * input's keys need no parser. */
 static void
 demo_echo(struct durata_activity *a, void *arg)
 {
-    json_t *in = demo_input(a);
-    json_t *p;
+    const char *text = durata_activity_input(a);
+    struct dt_json_span span;
+    json_t *in, *p;
+    char *out;
 
     (void)arg;
-    if (!in)
+    switch (text ? dt_json_member(text, "payload", &span) : -1) {
+    case 0:
+        durata_activity_complete(a, "null");
+        return;
+    case 1:
+        if (!(out = strndup(span.text, span.len))) {
+            durata_activity_fail(a, "OutOfMemory", "could not copy the payload", NULL, false);
+            return;
+        }
+        durata_activity_complete(a, out);
+        free(out);
+        return;
+    default:
+        break;
+    }
+    if (!(in = demo_input(a)))
         return;
     p = json_object_get(in, "payload");
     demo_complete(a, p ? json_incref(p) : json_null());

@@ -278,6 +278,54 @@ test_check_agrees_with_jansson_on_random_texts(void **state)
     assert_true(accepted < 190000);
 }
 
+/* dt_json_member finds what jansson's json_object_get finds, or says it
+ * cannot (escaped keys, not an object). */
+static void
+test_member_agrees_with_jansson(void **state)
+{
+    static const char *const texts[] = {
+        "{}",
+        " { } ",
+        "{\"a\":1}",
+        "{\"a\" : [1, {\"a\":2}, \"]\"] , \"b\":\"x\\\"}\", \"c\":null}",
+        "{\"a\":1,\"b\":{\"c\":[[],{}]},\"a\":\"last\"}",
+        "{\"payload\":{\"n\":1},\"job_type\":\"echo\",\"customer_id\":null}",
+        "{\"k\\u0065y\":1,\"a\":2}",
+        "{\"\":0,\"a\":-1.5e3}",
+        "[1,2]",
+        "\"a\"",
+        "null",
+    };
+    static const char *const keys[] = {"a", "b", "c", "payload", "job_type", "key", "", "n"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        json_t *all = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+
+        assert_non_null(all);
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            struct dt_json_span v = {0};
+            int rc = dt_json_member(texts[i], keys[k], &v);
+            json_t *want = json_object_get(all, keys[k]);
+
+            if (rc < 0) { /* only where a parser is needed */
+                assert_true(!json_is_object(all) || strchr(texts[i], '\\') != NULL);
+                continue;
+            }
+            if (!want) {
+                assert_int_equal(rc, 0);
+                continue;
+            }
+            assert_int_equal(rc, 1);
+            json_t *got = json_loadb(v.text, v.len, JSON_DECODE_ANY, NULL);
+            if (!json_equal(got, want))
+                fail_msg("'%s' member %s: '%.*s'", texts[i], keys[k], (int)v.len, v.text);
+            json_decref(got);
+        }
+        json_decref(all);
+    }
+}
+
 static void
 test_check_size_limit(void **state)
 {
@@ -473,6 +521,7 @@ main(void)
         cmocka_unit_test(test_check_rejects_invalid_text),
         cmocka_unit_test(test_check_agrees_with_jansson_on_edges),
         cmocka_unit_test(test_check_agrees_with_jansson_on_random_texts),
+        cmocka_unit_test(test_member_agrees_with_jansson),
         cmocka_unit_test(test_check_size_limit),
         cmocka_unit_test(test_check_depth_limit),
         cmocka_unit_test(test_check_depth_ignores_brackets_in_strings),

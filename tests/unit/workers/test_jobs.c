@@ -168,6 +168,46 @@ test_missing_customer_and_payload_are_null(void **state)
     free(s.last_input);
 }
 
+/* Inputs not written by the job API (started through the Durable Functions
+ * API, say): spacing is kept as it was, keys written with escapes are read
+ * as jansson reads them, and a repeated key counts once, the last. */
+static void
+test_input_written_otherwise_reaches_the_handler(void **state)
+{
+    struct wk_fixture *fx = *state;
+    struct script s = {0};
+    const struct dt_job_type types[] = {
+        {.name = "render", .handler = script_handler, .handler_arg = &s}};
+    const struct dt_job_set set = {.types = types, .n = 1};
+    struct durata_hub *hub = jobs_hub(fx, &set);
+    struct durata_instance *inst;
+    char id[257], want[512];
+
+    start_job(hub, " { \"job_type\" : \"render\", \"payload\" : { \"a\" : [1, 2] } } ", id);
+    inst = wk_run_and_get(hub, id);
+    assert_int_equal(inst->status, DURATA_COMPLETED);
+    snprintf(want, sizeof(want),
+             "{\"job_id\":\"%s\",\"job_type\":\"render\",\"customer_id\":null,"
+             "\"payload\":{ \"a\" : [1, 2] },\"attempt\":1}",
+             id);
+    assert_string_equal(s.last_input, want);
+    durata_instance_free(inst);
+
+    start_job(hub,
+              "{\"job\\u005ftype\":\"ren\\u0064er\",\"payload\":1,\"customer_id\":\"c\","
+              "\"payload\":{\"b\":\"\\u00e9\"}}",
+              id);
+    inst = wk_run_and_get(hub, id);
+    assert_int_equal(inst->status, DURATA_COMPLETED);
+    snprintf(want, sizeof(want),
+             "{\"job_id\":\"%s\",\"job_type\":\"render\",\"customer_id\":\"c\","
+             "\"payload\":{\"b\":\"\xc3\xa9\"},\"attempt\":1}",
+             id);
+    assert_string_equal(s.last_input, want);
+    durata_instance_free(inst);
+    free(s.last_input);
+}
+
 static void
 test_retries_follow_the_backoff_with_attempt_numbers(void **state)
 {
@@ -630,6 +670,7 @@ main(void)
         cmocka_unit_test(test_demo_types_are_the_four),
         WK_TEST(test_handler_gets_the_job_and_result_is_the_output),
         WK_TEST(test_missing_customer_and_payload_are_null),
+        WK_TEST(test_input_written_otherwise_reaches_the_handler),
         WK_TEST(test_retries_follow_the_backoff_with_attempt_numbers),
         WK_TEST(test_exhausted_attempts_fail_with_the_last_failure),
         WK_TEST(test_non_retriable_failure_stops_at_once),
