@@ -4,7 +4,10 @@
  *
  * Orchestration input (JSON object, as POST /api/jobs stores it):
  *   {"job_type": string, "customer_id": string|null, "payload": any|null, ...}
- * Other members (the job API keeps "request_hash" there) are ignored.
+ * Other members (the job API keeps "request_hash" there) are ignored. The
+ * input is read without parsing (dt_json_member): the texts of
+ * customer_id and payload go into the handler's input as they are written
+ * in it (jansson's compact text, for inputs the job API stored).
  *
  * Retries: the orchestrator runs the retry loop itself, with durable timers,
  * instead of handing the policy to the runtime, because the handler must
