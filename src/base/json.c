@@ -254,10 +254,23 @@ json_scan(const unsigned char *p)
     }
 }
 
-/* The end of the value at p in valid JSON, or NULL. */
+/* The end of the string literal at p in checked text, or NULL at the
+ * text's end: nothing is validated again. */
+static const unsigned char *
+skip_string(const unsigned char *p)
+{
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1])
+            p++;
+    return *p ? p + 1 : NULL;
+}
+
+/* The end of the value at p in checked text (numbers and literals skipped
+ * as runs of their characters, not converted), or NULL. */
 static const unsigned char *
 skip_value(const unsigned char *p)
 {
+    const unsigned char *start;
     int depth = 0;
 
     do {
@@ -267,30 +280,38 @@ skip_value(const unsigned char *p)
         } else if (*p == '}' || *p == ']') {
             depth--;
             p++;
+        } else if (*p == '"') {
+            if (!(p = skip_string(p)))
+                return NULL;
         } else if (depth > 0 && (*p == ',' || *p == ':' || *p == ' ' || *p == '\t' || *p == '\n' ||
                                  *p == '\r')) {
             p++;
-        } else if (!(p = scan_scalar(p))) {
-            return NULL;
+        } else {
+            for (start = p; *p && (is_digit(*p) || (*p >= 'a' && *p <= 'z') || *p == '-' ||
+                                   *p == '+' || *p == '.' || *p == 'E');
+                 p++)
+                ;
+            if (p == start)
+                return NULL;
         }
     } while (depth > 0 && *p);
     return depth == 0 ? p : NULL;
 }
 
 int
-dt_json_member(const char *text, const char *key, struct dt_json_span *out)
+dt_json_members(const char *text, const char *const *keys, size_t n, struct dt_json_span *out)
 {
     const unsigned char *p = skip_ws((const unsigned char *)text), *k, *ke, *v;
-    size_t klen = strlen(key);
-    int found = 0;
 
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct dt_json_span){NULL, 0};
     if (*p != '{')
         return -1;
     p = skip_ws(p + 1);
     if (*p == '}')
         return 0;
     for (;;) {
-        if (*p != '"' || !(ke = scan_string(p)))
+        if (*p != '"' || !(ke = skip_string(p)))
             return -1;
         k = p + 1; /* the key's text is [k, ke - 1) */
         if (memchr(k, '\\', (size_t)(ke - 1 - k)))
@@ -301,18 +322,29 @@ dt_json_member(const char *text, const char *key, struct dt_json_span *out)
         v = skip_ws(p + 1);
         if (!(p = skip_value(v)))
             return -1;
-        if ((size_t)(ke - 1 - k) == klen && memcmp(k, key, klen) == 0) {
-            out->text = (const char *)v; /* a later one wins, as in jansson */
-            out->len = (size_t)(p - v);
-            found = 1;
+        for (size_t i = 0; i < n; i++) {
+            if (strlen(keys[i]) == (size_t)(ke - 1 - k) && memcmp(k, keys[i], strlen(keys[i])) == 0)
+                out[i] = (struct dt_json_span){(const char *)v, (size_t)(p - v)}; /* last wins */
         }
         p = skip_ws(p);
         if (*p == '}')
-            return found;
+            return 0;
         if (*p != ',')
             return -1;
         p = skip_ws(p + 1);
     }
+}
+
+int
+dt_json_member(const char *text, const char *key, struct dt_json_span *out)
+{
+    struct dt_json_span v;
+    int rc = dt_json_members(text, &key, 1, &v);
+
+    if (rc < 0 || !v.text)
+        return rc;
+    *out = v;
+    return 1;
 }
 
 int

@@ -38,6 +38,10 @@ struct dt_json_span {
  * 0 absent, -1 when the text is not an object or one of its keys is
  * written with escapes (then only a parser can tell; use jansson). */
 DURATA_MUST_CHECK int dt_json_member(const char *text, const char *key, struct dt_json_span *out);
+/* The same for keys[0..n) in one pass: out[i] is member keys[i]'s value,
+ * or {NULL, 0} when absent. 0, or -1 as above. */
+DURATA_MUST_CHECK int dt_json_members(const char *text, const char *const *keys, size_t n,
+                                      struct dt_json_span *out);
 
 /* Compact text of v (malloc'd; NULL on OOM). Accepts any value type. */
 char *dt_json_text(const json_t *v);

@@ -268,14 +268,14 @@ job_run_attempts(struct job_run *r)
 static int
 job_fields(struct job_run *r, const char *text, struct dt_json_span *jt)
 {
-    static const struct dt_json_span none = {NULL, 0};
-    int a, b, c;
+    static const char *const keys[] = {"job_type", "customer_id", "payload"};
+    struct dt_json_span v[3];
+    int rc = dt_json_members(text, keys, 3, v);
 
-    *jt = r->customer_id = r->payload = none;
-    a = dt_json_member(text, "job_type", jt);
-    b = dt_json_member(text, "customer_id", &r->customer_id);
-    c = dt_json_member(text, "payload", &r->payload);
-    return a < 0 || b < 0 || c < 0 ? -1 : 0;
+    *jt = v[0];
+    r->customer_id = v[1];
+    r->payload = v[2];
+    return rc;
 }
 
 static bool
