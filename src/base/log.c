@@ -8,7 +8,15 @@
  * object; see dt_json_append_str) and written with one fwrite under it,
  * so concurrent lines never interleave. Fields keep the order given; "ts",
  * "level" and "msg" come first and cannot be overridden by caller fields.
- * Threading: every function may be called from any thread.
+ * In asynchronous mode (a server's, dt_log_async_start) a line is appended
+ * to a pending buffer under the lock instead, and the log thread writes
+ * what is pending in one fwrite at most LOG_FLUSH_MS after its first line
+ * (at once for warnings and errors, and when the buffer is large): a write
+ * per line cost a busy server a system call per request. The thread is
+ * woken once per batch. Past LOG_PENDING_MAX a line waits for the thread
+ * to catch up rather than growing the buffer.
+ * Threading: every function may be called from any thread; the async
+ * start and stop from one thread at a time.
  */
 #include "base/log.h"
 
@@ -26,12 +34,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+#define LOG_FLUSH_MS 5
+#define LOG_URGENT_BYTES (64 * 1024)
+#define LOG_PENDING_MAX (4 * 1024 * 1024)
 
 static _Atomic int log_level = DT_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_sink; /* guarded by log_lock; NULL = stderr */
+
+/* Asynchronous mode; guarded by log_lock. */
+static struct {
+    bool on;     /* lines go to `pending` */
+    bool stop;   /* the thread writes what is pending and ends */
+    bool urgent; /* write now, without waiting for LOG_FLUSH_MS */
+    struct dt_buf pending;
+    pthread_cond_t wake;    /* the thread's: a first line, urgency or stop */
+    pthread_cond_t drained; /* appenders': pending was taken */
+    pthread_t thread;
+} log_async = {.wake = PTHREAD_COND_INITIALIZER, .drained = PTHREAD_COND_INITIALIZER};
 
 void
 dt_log_setup(enum dt_log_level level, FILE *sink)
@@ -101,19 +125,140 @@ log_add_fields(struct dt_buf *b, va_list ap)
     return rc;
 }
 
-/* Writes the line in b (a newline is added) with one fwrite under the
- * lock. */
-static void
-log_write(struct dt_buf *b)
+/* The sink (log_lock held). */
+static FILE *
+log_file(void)
 {
+    return log_sink ? log_sink : stderr;
+}
+
+static void
+log_out(FILE *out, const char *data, size_t len)
+{
+    fwrite(data, 1, len, out);
+    fflush(out);
+}
+
+/* Waits (log_lock held) until LOG_FLUSH_MS after now, or sooner when
+ * urgent or stopping. */
+static void
+log_thread_linger(void)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += LOG_FLUSH_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!log_async.urgent && !log_async.stop &&
+           pthread_cond_timedwait(&log_async.wake, &log_lock, &until) == 0)
+        ;
+}
+
+/* The log thread: takes what is pending, writes it outside the lock. The
+ * sink is only written here while asynchronous, so batches keep order. */
+static void *
+log_thread(void *arg)
+{
+    struct dt_buf batch, swap;
     FILE *out;
 
+    (void)arg;
+    dt_buf_init(&batch, SIZE_MAX);
+    pthread_mutex_lock(&log_lock);
+    for (;;) {
+        while (!log_async.stop && log_async.pending.len == 0)
+            pthread_cond_wait(&log_async.wake, &log_lock);
+        log_thread_linger();
+        if (log_async.pending.len == 0 && log_async.stop) {
+            log_async.on = false; /* lines from now on are written at once */
+            break;
+        }
+        swap = log_async.pending;
+        log_async.pending = batch;
+        batch = swap;
+        log_async.urgent = false;
+        pthread_cond_broadcast(&log_async.drained);
+        out = log_file();
+        pthread_mutex_unlock(&log_lock);
+        log_out(out, batch.data, batch.len);
+        dt_buf_reset(&batch);
+        pthread_mutex_lock(&log_lock);
+    }
+    pthread_mutex_unlock(&log_lock);
+    dt_buf_release(&batch);
+    return NULL;
+}
+
+int
+dt_log_async_start(void)
+{
+    int rc;
+
+    pthread_mutex_lock(&log_lock);
+    if (log_async.on) {
+        pthread_mutex_unlock(&log_lock);
+        return 0;
+    }
+    dt_buf_init(&log_async.pending, SIZE_MAX);
+    log_async.stop = log_async.urgent = false;
+    rc = pthread_create(&log_async.thread, NULL, log_thread, NULL);
+    log_async.on = rc == 0;
+    pthread_mutex_unlock(&log_lock);
+    return rc == 0 ? 0 : -1;
+}
+
+void
+dt_log_async_stop(void)
+{
+    pthread_mutex_lock(&log_lock);
+    if (!log_async.on) {
+        pthread_mutex_unlock(&log_lock);
+        return;
+    }
+    log_async.stop = true;
+    pthread_cond_signal(&log_async.wake);
+    pthread_mutex_unlock(&log_lock);
+    pthread_join(log_async.thread, NULL);
+    pthread_mutex_lock(&log_lock);
+    dt_buf_release(&log_async.pending);
+    pthread_cond_broadcast(&log_async.drained);
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* Hands the line to the log thread (log_lock held); false when it must be
+ * written here (out of memory). */
+static bool
+log_hand_over(const struct dt_buf *line, enum dt_log_level level)
+{
+    bool first;
+
+    while (log_async.on && log_async.pending.len > LOG_PENDING_MAX)
+        pthread_cond_wait(&log_async.drained, &log_lock);
+    if (!log_async.on)
+        return false;
+    first = log_async.pending.len == 0;
+    if (dt_buf_append(&log_async.pending, line->data, line->len) < 0)
+        return false;
+    if (level >= DT_LOG_WARN || log_async.pending.len >= LOG_URGENT_BYTES)
+        log_async.urgent = true;
+    if (first || log_async.urgent)
+        pthread_cond_signal(&log_async.wake);
+    return true;
+}
+
+/* Writes the line in b (a newline is added): with one fwrite under the
+ * lock, or handed to the log thread. */
+static void
+log_write(struct dt_buf *b, enum dt_log_level level)
+{
     if (dt_buf_append(b, "\n", 1) < 0)
         return;
     pthread_mutex_lock(&log_lock);
-    out = log_sink ? log_sink : stderr;
-    fwrite(b->data, 1, b->len, out);
-    fflush(out);
+    if (!log_hand_over(b, level))
+        log_out(log_file(), b->data, b->len);
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -143,6 +288,6 @@ dt_log(enum dt_log_level level, const char *msg, ...)
     va_end(ap);
     /* Out of memory drops the line: logging must never take the caller down. */
     if (rc == 0 && dt_buf_append(&b, "}", 1) == 0)
-        log_write(&b);
+        log_write(&b, level);
     dt_buf_release(&b);
 }

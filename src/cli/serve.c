@@ -679,6 +679,9 @@ dt_cli_serve(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* A line per submission: batched by a log thread (synchronous if it
+     * cannot start). */
+    (void)dt_log_async_start();
     signal(SIGPIPE, SIG_IGN);
     rc = serve_open_hub(&st, &o);
     if (rc == DT_EXIT_OK)
@@ -692,6 +695,7 @@ dt_cli_serve(int argc, char **argv)
     serve_close(&st);
     if (rc == DT_EXIT_OK)
         dt_log(DT_LOG_INFO, "stopped", NULL);
+    dt_log_async_stop();
 
 out_opts:
     free(o.env_keys);

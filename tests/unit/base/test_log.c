@@ -1,15 +1,18 @@
 /*
  * test_log.c — structured logs (base/log.c): every line is one valid JSON
  * object with ts/level/msg and the given fields, levels filter, and lines
- * from many threads never interleave. Logs go to a tmpfile().
+ * from many threads never interleave, also when a log thread writes them
+ * (asynchronous mode). Logs go to a tmpfile().
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -213,21 +216,27 @@ log_many(void *arg)
     return NULL;
 }
 
+/* THREADS threads log PER_THREAD lines each at once. */
 static void
-test_threads_never_interleave_lines(void **state)
+log_from_threads(void)
 {
     static const char *const names[THREADS] = {"t0", "t1", "t2", "t3"};
-    FILE *f = *state;
     pthread_t th[THREADS];
-    int next[THREADS] = {0};
-    struct lines l;
 
-    dt_log_setup(DT_LOG_INFO, f);
     for (int t = 0; t < THREADS; t++)
         assert_int_equal(pthread_create(&th[t], NULL, log_many, (void *)names[t]), 0);
     for (int t = 0; t < THREADS; t++)
         assert_int_equal(pthread_join(th[t], NULL), 0);
-    l = read_lines(f);
+}
+
+/* f holds every line of log_from_threads, each whole and in its thread's
+ * order. */
+static void
+check_lines_from_threads(FILE *f)
+{
+    int next[THREADS] = {0};
+    struct lines l = read_lines(f);
+
     assert_int_equal(l.n, THREADS * PER_THREAD);
     /* Per thread, its lines appear complete and in its own order. */
     for (size_t i = 0; i < l.n; i++) {
@@ -237,6 +246,72 @@ test_threads_never_interleave_lines(void **state)
         assert_int_equal(strtol(field(l.v[i], "i"), NULL, 10), next[t]);
         next[t]++;
     }
+    free_lines(&l);
+}
+
+static void
+test_threads_never_interleave_lines(void **state)
+{
+    dt_log_setup(DT_LOG_INFO, *state);
+    log_from_threads();
+    check_lines_from_threads(*state);
+}
+
+/* The asynchronous mode loses, splits and reorders nothing: lines far
+ * over a batch's urgent size, then everything pending written at stop. */
+static void
+test_async_lines_arrive_whole_and_in_order(void **state)
+{
+    dt_log_setup(DT_LOG_INFO, *state);
+    assert_int_equal(dt_log_async_start(), 0);
+    log_from_threads();
+    dt_log_async_stop();
+    check_lines_from_threads(*state);
+}
+
+/* Whether f's file holds at least `lines` lines, read with pread (the log
+ * thread may be writing through f meanwhile), waiting up to 20 s. */
+static bool
+file_reaches(FILE *f, size_t lines)
+{
+    char buf[4096];
+
+    for (int tries = 0; tries < 2000; tries++) {
+        ssize_t n = pread(fileno(f), buf, sizeof(buf), 0);
+        size_t seen = 0;
+
+        for (ssize_t i = 0; i < n; i++)
+            seen += buf[i] == '\n';
+        if (seen >= lines)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* Lines are written without a stop (an idle server's last lines are not
+ * held back), warnings as info lines, and synchronously once stopped. */
+static void
+test_async_lines_are_written_while_running(void **state)
+{
+    FILE *f = *state;
+    struct lines l;
+
+    dt_log_setup(DT_LOG_INFO, f);
+    assert_int_equal(dt_log_async_start(), 0);
+    assert_int_equal(dt_log_async_start(), 0); /* already on: no second thread */
+    dt_log(DT_LOG_INFO, "first", NULL);
+    assert_true(file_reaches(f, 1));
+    dt_log(DT_LOG_WARN, "second", NULL);
+    assert_true(file_reaches(f, 2));
+    dt_log_async_stop();
+    dt_log_async_stop(); /* already off */
+    dt_log(DT_LOG_INFO, "third", NULL);
+    l = read_lines(f);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(field(l.v[0], "msg"), "first");
+    assert_string_equal(field(l.v[1], "msg"), "second");
+    assert_string_equal(field(l.v[2], "msg"), "third");
     free_lines(&l);
 }
 
@@ -268,6 +343,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_odd_input_still_gives_valid_lines, open_sink,
                                         close_sink),
         cmocka_unit_test_setup_teardown(test_threads_never_interleave_lines, open_sink, close_sink),
+        cmocka_unit_test_setup_teardown(test_async_lines_arrive_whole_and_in_order, open_sink,
+                                        close_sink),
+        cmocka_unit_test_setup_teardown(test_async_lines_are_written_while_running, open_sink,
+                                        close_sink),
         cmocka_unit_test(test_level_parse),
     };
 
