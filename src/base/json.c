@@ -302,6 +302,7 @@ int
 dt_json_members(const char *text, const char *const *keys, size_t n, struct dt_json_span *out)
 {
     const unsigned char *p = skip_ws((const unsigned char *)text), *k, *ke, *v;
+    int members = 0;
 
     for (size_t i = 0; i < n; i++)
         out[i] = (struct dt_json_span){NULL, 0};
@@ -310,7 +311,7 @@ dt_json_members(const char *text, const char *const *keys, size_t n, struct dt_j
     p = skip_ws(p + 1);
     if (*p == '}')
         return 0;
-    for (;;) {
+    for (;; members++) {
         if (*p != '"' || !(ke = skip_string(p)))
             return -1;
         k = p + 1; /* the key's text is [k, ke - 1) */
@@ -328,7 +329,7 @@ dt_json_members(const char *text, const char *const *keys, size_t n, struct dt_j
         }
         p = skip_ws(p);
         if (*p == '}')
-            return 0;
+            return members + 1;
         if (*p != ',')
             return -1;
         p = skip_ws(p + 1);
@@ -342,7 +343,7 @@ dt_json_member(const char *text, const char *key, struct dt_json_span *out)
     int rc = dt_json_members(text, &key, 1, &v);
 
     if (rc < 0 || !v.text)
-        return rc;
+        return rc < 0 ? -1 : 0;
     *out = v;
     return 1;
 }

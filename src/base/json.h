@@ -39,7 +39,9 @@ struct dt_json_span {
  * written with escapes (then only a parser can tell; use jansson). */
 DURATA_MUST_CHECK int dt_json_member(const char *text, const char *key, struct dt_json_span *out);
 /* The same for keys[0..n) in one pass: out[i] is member keys[i]'s value,
- * or {NULL, 0} when absent. 0, or -1 as above. */
+ * or {NULL, 0} when absent. The number of members the object has (more
+ * than the keys found when some repeat or are not in keys), or -1 as
+ * above. */
 DURATA_MUST_CHECK int dt_json_members(const char *text, const char *const *keys, size_t n,
                                       struct dt_json_span *out);
 

@@ -575,16 +575,14 @@ content_type_is_json(const char *ct)
            strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
-/* Parses the body into *out (an object). On a bad body fills resp (415,
- * 400, 422) and returns false with *rc the handler's return value. */
+/* The checks before the body is read: a JSON Content-Type (415) and a
+ * body at all (400). false with resp filled and *rc the handler's return
+ * value when one fails. */
 static bool
-parse_body(struct dt_http_req *req, struct dt_http_resp *resp, json_t **out, int *rc)
+body_is_framed(struct dt_http_req *req, struct dt_http_resp *resp, int *rc)
 {
     const char *ct = dt_http_header(req, "Content-Type");
-    json_error_t err;
-    char msg[256];
 
-    *out = NULL;
     if (ct && *ct && !content_type_is_json(ct)) {
         *rc = dt_http_error(resp, 415, "unsupported_media_type",
                             "the body must be JSON (Content-Type: application/json)", NULL);
@@ -595,6 +593,17 @@ parse_body(struct dt_http_req *req, struct dt_http_resp *resp, json_t **out, int
                             "the body must be a JSON object with job_type", "body");
         return false;
     }
+    return true;
+}
+
+/* Parses the body into *out (an object). On a bad body fills resp (400,
+ * 422) and returns false with *rc the handler's return value. */
+static bool
+parse_body(struct dt_http_req *req, struct dt_http_resp *resp, json_t **out, int *rc)
+{
+    json_error_t err;
+    char msg[256];
+
     *out = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
     if (!*out) {
         snprintf(msg, sizeof(msg), "malformed JSON at line %d, column %d: %s", err.line, err.column,
@@ -633,6 +642,146 @@ log_job(const char *msg, const char *id, const json_t *input, const char *reason
 
     dt_log(DT_LOG_INFO, msg, "instanceId", id, "job_type", json_string_value(jt), "customer_id",
            json_string_value(cid), "reason", reason, NULL);
+}
+
+/* What the answer to a submission logs: its job type and customer id,
+ * kept in one allocation until the start is durable. */
+struct submit_note {
+    const char *customer_id; /* NULL: none */
+    char job_type[];         /* then the customer id's bytes */
+};
+
+static struct submit_note *
+submit_note_new(const char *jt, size_t jt_len, const char *cid, size_t cid_len)
+{
+    struct submit_note *n = malloc(sizeof(*n) + jt_len + 1 + (cid ? cid_len + 1 : 0));
+    char *c;
+
+    if (!n)
+        return NULL;
+    memcpy(n->job_type, jt, jt_len);
+    n->job_type[jt_len] = '\0';
+    n->customer_id = NULL;
+    if (cid) {
+        c = n->job_type + jt_len + 1;
+        memcpy(c, cid, cid_len);
+        c[cid_len] = '\0';
+        n->customer_id = c;
+    }
+    return n;
+}
+
+/* A plain JSON string literal: no escapes, so its text is its value. */
+static bool
+span_is_plain_string(struct dt_json_span v)
+{
+    return v.len >= 2 && v.text[0] == '"' && !memchr(v.text, '\\', v.len);
+}
+
+static bool
+span_is(struct dt_json_span v, const char *text)
+{
+    return v.len == strlen(text) && memcmp(v.text, text, v.len) == 0;
+}
+
+/* Whether the containers of JSON text t (a checked value) nest at most max
+ * deep. */
+static bool
+nesting_at_most(struct dt_json_span t, size_t max)
+{
+    size_t depth = 0;
+    bool in_str = false;
+
+    for (size_t i = 0; i < t.len; i++) {
+        char c = t.text[i];
+
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                return false;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return true;
+}
+
+/* A payload the checks of check_payload pass for sure: an object whose
+ * compact dump cannot pass the size limit (a number's dump is at most 8
+ * times its text, as "1e5," becomes "100000.0,") nor the depth limit (its
+ * scalars add one level to its containers), written on one line (a command
+ * handler gets the job on one line of stdin, as jansson writes it). */
+static bool
+payload_is_plain(struct dt_json_span v)
+{
+    return v.text[0] == '{' && v.len <= JOBS_MAX_PAYLOAD_BYTES / 8 &&
+           !memchr(v.text, '\n', v.len) && !memchr(v.text, '\r', v.len) &&
+           nesting_at_most(v, JOBS_MAX_PAYLOAD_DEPTH - 1);
+}
+
+/* The job's input built from the body's own text when the body is plainly
+ * good (valid JSON without NUL bytes; exactly the known members, each once,
+ * with unescaped keys; a known job type and a customer id as plain strings;
+ * a plain payload): the same input as job_input, its payload as the client
+ * wrote it, without parsing. 1 with *input and *note set; 0 when the body
+ * must go through jansson (which then names what is wrong); DURATA_ENOMEM. */
+static int
+plain_submission(const struct dt_app *app, const struct dt_http_req *req, char **input,
+                 struct submit_note **note)
+{
+    static const char *const keys[] = {"job_type", "customer_id", "payload"};
+    struct dt_json_span v[3], jt, cid = {NULL, 0};
+    const char *const *t;
+    int members, found = 0;
+    struct dt_buf b;
+    int rc;
+
+    if (strlen(req->body) != req->body_len || dt_json_check(req->body, 0) != 0 ||
+        (members = dt_json_members(req->body, keys, 3, v)) < 0)
+        return 0;
+    for (size_t i = 0; i < 3; i++)
+        found += v[i].text != NULL;
+    if (members != found || !v[0].text || !span_is_plain_string(v[0]) || v[0].len == 2)
+        return 0;
+    jt = (struct dt_json_span){v[0].text + 1, v[0].len - 2};
+    for (t = app->job_types; t && *t && !(strlen(*t) == jt.len && !memcmp(*t, jt.text, jt.len));)
+        t++;
+    if (!t || !*t)
+        return 0;
+    if (v[1].text && !span_is(v[1], "null")) {
+        if (!span_is_plain_string(v[1]) || v[1].len - 2 > JOBS_MAX_CUSTOMER_ID ||
+            memchr(v[1].text, 0x7f, v[1].len))
+            return 0;
+        cid = (struct dt_json_span){v[1].text + 1, v[1].len - 2};
+    }
+    if (v[2].text && span_is(v[2], "null"))
+        v[2].text = NULL;
+    if (v[2].text && !payload_is_plain(v[2]))
+        return 0;
+    dt_buf_init(&b, 0);
+    rc = dt_buf_reserve(&b, 64 + v[0].len + v[1].len + v[2].len);
+    if (rc == 0 && (rc = dt_buf_appends(&b, "{\"job_type\":")) == 0)
+        rc = dt_buf_append(&b, v[0].text, v[0].len);
+    if (rc == 0 && cid.text && (rc = dt_buf_appends(&b, ",\"customer_id\":")) == 0)
+        rc = dt_buf_append(&b, v[1].text, v[1].len);
+    if (rc == 0 && v[2].text && (rc = dt_buf_appends(&b, ",\"payload\":")) == 0)
+        rc = dt_buf_append(&b, v[2].text, v[2].len);
+    if (rc == 0)
+        rc = dt_buf_append(&b, "}", 1);
+    if (rc == 0 && !(*note = submit_note_new(jt.text, jt.len, cid.text, cid.len)))
+        rc = DURATA_ENOMEM;
+    if (rc < 0) {
+        dt_buf_release(&b);
+        return DURATA_ENOMEM;
+    }
+    *input = dt_buf_detach(&b);
+    return 1;
 }
 
 /* Maps a failed durata_start to an answer. */
@@ -715,37 +864,63 @@ submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_re
     return jobs_accepted(req, resp, id, true);
 }
 
-/* The answer to a submission's start (dt_http_started_fn); arg is the
- * job's input (a reference, released here). */
+/* The answer to a submission's start (dt_http_started_fn); arg is its
+ * note (freed here). */
 static int
 submit_answer(struct dt_http_req *req, struct dt_http_resp *resp, int rc, const char *id, void *arg)
 {
-    json_t *input = arg;
+    struct submit_note *note = arg;
 
     if (resp && rc < 0)
         rc = start_error(resp, rc);
     else if (resp) {
-        log_job("job submitted", id, input, NULL);
+        dt_log(DT_LOG_INFO, "job submitted", "instanceId", id, "job_type", note->job_type,
+               "customer_id", note->customer_id, "reason", (const char *)NULL, NULL);
         rc = jobs_accepted(req, resp, id, false);
     }
-    json_decref(input);
+    free(note);
     return rc;
+}
+
+/* The input and note of a body that jansson parsed and the checks passed. */
+static int
+checked_submission(const json_t *input, char **text, struct submit_note **note)
+{
+    const char *jt = json_string_value(json_object_get(input, "job_type")),
+               *cid = json_string_value(json_object_get(input, "customer_id"));
+
+    if (!(*text = dt_json_text(input)))
+        return DURATA_ENOMEM;
+    if (!(*note = submit_note_new(jt, strlen(jt), cid, cid ? strlen(cid) : 0))) {
+        free(*text);
+        *text = NULL;
+        return DURATA_ENOMEM;
+    }
+    return 0;
 }
 
 static int
 jobs_submit(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
 {
     const char *key = dt_http_header(req, "Idempotency-Key");
-    struct job_problems p = {.fields = json_array()};
+    struct job_problems p = {0};
     json_t *body = NULL, *input = NULL;
-    char *text;
+    struct submit_note *note = NULL;
+    char *text = NULL;
     int rc;
 
     /* An idempotent submission holds its key's lock through a durable
      * start: a worker's job. */
     if (key && !req->may_block && req->server_ctx)
         return DT_HTTP_BLOCKS;
-    if (!p.fields)
+    if (!body_is_framed(req, resp, &rc))
+        return rc;
+    if (!key && (rc = plain_submission(app, req, &text, &note)) != 0) {
+        if (rc < 0)
+            return rc;
+        goto start;
+    }
+    if (!(p.fields = json_array()))
         return DURATA_ENOMEM;
     if (!parse_body(req, resp, &body, &rc))
         goto out_free;
@@ -761,12 +936,13 @@ jobs_submit(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *re
         rc = submit_idempotent(app, req, resp, key, input);
         goto out_free;
     }
-    if (!(text = dt_json_text(input)))
+    if ((rc = checked_submission(input, &text, &note)) < 0)
         goto out_free;
+start:;
     struct durata_start_options o = {.name = DT_JOB_ORCHESTRATOR, .input = text};
-    rc = dt_http_start(app, req, resp, &o, submit_answer, json_incref(input));
-    free(text);
+    rc = dt_http_start(app, req, resp, &o, submit_answer, note);
 out_free:
+    free(text);
     json_decref(input);
     json_decref(body);
     json_decref(p.fields);

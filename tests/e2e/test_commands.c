@@ -158,7 +158,8 @@ group_setup(void **state)
 {
     const char *base = getenv("DURATA_TEST_TMP");
     char fails[700], arg_fails[800];
-    const char *flag_args[] = {"--job-type", "cat=cat", "--job-type", arg_fails, NULL};
+    const char *flag_args[] = {"--job-type", "cat=cat",        "--job-type", arg_fails,
+                               "--job-type", "line=head -n 1", NULL};
 
     (void)state;
     snprintf(dir, sizeof(dir), "%s/commands-XXXXXX", base && *base ? base : "/tmp");
@@ -204,6 +205,24 @@ test_cat_handler_returns_the_job_it_was_given(void **state)
         fail_msg("result: %s", json_dumps(json_object_get(job, "result"), JSON_COMPACT));
     assert_int_equal(json_integer_value(json_object_get(job, "attempts")), 1);
     assert_true(json_is_null(json_object_get(job, "error")));
+    json_decref(job);
+    free(id);
+}
+
+/* The job is one line of stdin, however the client spread its payload
+ * over lines: a handler reading a line gets all of it. */
+static void
+test_the_job_is_one_line_of_stdin(void **state)
+{
+    char *id;
+    json_t *job;
+
+    (void)state;
+    id = jb_submit(&flags_srv,
+                   "{\"job_type\":\"line\",\n\"payload\":{\n  \"image\":\r\n\"a.png\"\n}}");
+    jb_wait_status(&flags_srv, id, "completed", 10000);
+    job = jb_get(&flags_srv, id, NULL);
+    assert_true(jb_json_eq(jb_at(job, "result", "payload", NULL), "{\"image\":\"a.png\"}"));
     json_decref(job);
     free(id);
 }
@@ -506,6 +525,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cat_handler_returns_the_job_it_was_given),
+        cmocka_unit_test(test_the_job_is_one_line_of_stdin),
         cmocka_unit_test(test_failing_command_fails_the_job_with_its_stderr),
         cmocka_unit_test(test_demo_types_stay_beside_flag_types),
         cmocka_unit_test(test_retries_until_a_later_attempt_succeeds),

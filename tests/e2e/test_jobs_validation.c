@@ -217,6 +217,113 @@ test_size_and_depth_limits(void **state)
     jb_expect_healthy(&srv);
 }
 
+/* Submits body with an Idempotency-Key of its own (keyed submissions
+ * always go through the parser) and without one (which a plain body does
+ * not); the answers must agree: the same status, the same error, or jobs
+ * with the same view once completed. */
+static void
+expect_paths_agree(const char *body, int n)
+{
+    char key[64];
+    const char *const keyed[] = {jb_fmt(key, sizeof(key), "Idempotency-Key: agree-%d", n), NULL};
+    static const char *const fields[] = {"job_type", "customer_id", "status", "result"};
+    struct jb_answer a, b;
+    json_t *ja, *jb;
+
+    jb_call(&srv, "POST", "/api/jobs", body, NULL, &a);
+    jb_call(&srv, "POST", "/api/jobs", body, keyed, &b);
+    if (a.status != b.status)
+        fail_msg("body %d: %ld without a key, %ld with one: %s | %s", n, a.status, b.status,
+                 a.raw.body, b.raw.body);
+    if (a.status != 202) {
+        assert_true(json_equal(json_object_get(a.json, "error"), json_object_get(b.json, "error")));
+    } else {
+        jb_wait_status(&srv, jb_str(a.json, "job_id"), "completed", 10000);
+        jb_wait_status(&srv, jb_str(b.json, "job_id"), "completed", 10000);
+        ja = jb_get(&srv, jb_str(a.json, "job_id"), NULL);
+        jb = jb_get(&srv, jb_str(b.json, "job_id"), NULL);
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+            if (!json_equal(json_object_get(ja, fields[i]), json_object_get(jb, fields[i])))
+                fail_msg("body %d: %s differs", n, fields[i]);
+        json_decref(ja);
+        json_decref(jb);
+    }
+    jb_answer_release(&a);
+    jb_answer_release(&b);
+}
+
+/* A payload of about `bytes` bytes of reals, whose compact dump is several
+ * times its text. */
+static char *
+reals_body(size_t bytes)
+{
+    char *b = malloc(bytes + 64);
+    size_t o;
+
+    assert_non_null(b);
+    o = (size_t)sprintf(b, "{\"job_type\":\"echo\",\"payload\":{\"r\":[1e300");
+    while (o < bytes)
+        o += (size_t)sprintf(b + o, ",1e300");
+    sprintf(b + o, "]}}");
+    return b;
+}
+
+/* Submissions read without jansson (plain bodies) answer as parsed ones:
+ * spacing, escapes, reals, repeated and unknown keys, and each limit from
+ * both sides. */
+static void
+test_plain_and_parsed_bodies_agree(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"job_type\":\"echo\"}",
+        "{\"job_type\":\"echo\",\"payload\":{\"a\":1},\"customer_id\":\"c-1\"}",
+        " { \"payload\" : { \"x\" : [1, 2.5, -0, 1E5, \"s\\u00e9\\n\", {}] } ,\t\"job_type\" : "
+        "\"echo\" , \"customer_id\" : \"c 2\" } ",
+        "{\"job_type\":\"echo\",\"payload\":{\n\"a\": [\r\n1]}}",
+        "{\"job_type\":\"ech\\u006f\"}",
+        "{\"job_type\":\"echo\",\"customer_id\":\"caf\\u00e9\"}",
+        "{\"job_type\":\"echo\",\"customer_id\":\"caf\u00c3\u00a9\"}",
+        "{\"job_type\":\"echo\",\"customer_id\":\"del\x7f\"}",
+        "{\"job_type\":\"echo\",\"customer_id\":null,\"payload\":null}",
+        "{\"job_type\":\"echo\",\"customer_id\":7}",
+        "{\"job_type\":\"echo\",\"job_type\":\"echo\"}",
+        "{\"job_type\":\"echo\",\"extra\":1}",
+        "{\"job_type\":\"nope\"}",
+        "{\"job_type\":\"\",\"payload\":{}}",
+        "{\"job_type\":\"echo\",\"payload\":[1]}",
+        "{\"job_type\":\"echo\",\"payload\":\"text\"}",
+        "{\"job_type\":\"echo\",\"payload\":{}} x",
+        "[{\"job_type\":\"echo\"}]",
+    };
+    static const char cid_head[] = "{\"job_type\":\"echo\",\"customer_id\":\"";
+    char cid[400], *b;
+    int n = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+        expect_paths_agree(bodies[i], n++);
+    for (size_t len = 255; len <= 257; len++) { /* the customer id limit */
+        memset(cid, 'c', sizeof(cid));
+        memcpy(cid, cid_head, sizeof(cid_head) - 1);
+        strcpy(cid + sizeof(cid_head) - 1 + len, "\"}");
+        expect_paths_agree(cid, n++);
+    }
+    for (int depth = 59; depth <= 61; depth++) { /* the depth limit: 60 passes */
+        b = payload_body(1, depth);
+        expect_paths_agree(b, n++);
+        free(b);
+    }
+    for (size_t size = 30 * 1024; size <= 70 * 1024; size += 40 * 1024) {
+        b = reals_body(size); /* plain-sized; then a dump over the limit */
+        expect_paths_agree(b, n++);
+        free(b);
+    }
+    b = payload_body(260 * 1024, 0); /* over the payload limit */
+    expect_paths_agree(b, n++);
+    free(b);
+    jb_expect_healthy(&srv);
+}
+
 static void
 test_bad_idempotency_keys(void **state)
 {
@@ -297,6 +404,7 @@ main(void)
         cmocka_unit_test(test_field_rules),
         cmocka_unit_test(test_optional_fields_may_be_null_or_absent),
         cmocka_unit_test(test_size_and_depth_limits),
+        cmocka_unit_test(test_plain_and_parsed_bodies_agree),
         cmocka_unit_test(test_bad_idempotency_keys),
         cmocka_unit_test(test_list_and_cancel_parameters),
         cmocka_unit_test(test_wrong_methods_and_paths_are_404),

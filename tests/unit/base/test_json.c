@@ -326,6 +326,35 @@ test_member_agrees_with_jansson(void **state)
     }
 }
 
+/* dt_json_members counts the object's members, repeats included, so a
+ * caller can tell a body with only known keys, each once. */
+static void
+test_members_counts_every_member(void **state)
+{
+    static const struct {
+        const char *text;
+        int members;
+    } cases[] = {
+        {"{}", 0},
+        {" { } ", 0},
+        {"{\"a\":1}", 1},
+        {"{\"a\":{\"b\":1,\"c\":2},\"d\":[1,2,3]}", 2},
+        {"{\"a\":1,\"a\":2}", 2},
+        {"{\"x\":1,\"y\":2,\"z\":3}", 3},
+        {"[1]", -1},
+        {"{\"\\u0061\":1}", -1},
+    };
+    static const char *const keys[] = {"a", "b"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct dt_json_span v[2];
+
+        if (dt_json_members(cases[i].text, keys, 2, v) != cases[i].members)
+            fail_msg("'%s': want %d members", cases[i].text, cases[i].members);
+    }
+}
+
 static void
 test_check_size_limit(void **state)
 {
@@ -522,6 +551,7 @@ main(void)
         cmocka_unit_test(test_check_agrees_with_jansson_on_edges),
         cmocka_unit_test(test_check_agrees_with_jansson_on_random_texts),
         cmocka_unit_test(test_member_agrees_with_jansson),
+        cmocka_unit_test(test_members_counts_every_member),
         cmocka_unit_test(test_check_size_limit),
         cmocka_unit_test(test_check_depth_limit),
         cmocka_unit_test(test_check_depth_ignores_brackets_in_strings),
