@@ -497,33 +497,71 @@ json_escape(unsigned char c, char *out)
     return out;
 }
 
-int
-dt_json_append_str(struct dt_buf *b, const char *s)
+/* Sizes s as a string literal's content: its length, with *extra the
+ * escape bytes beyond it and *high whether it has bytes past ASCII. */
+static size_t
+literal_size(const unsigned char *s, size_t *extra, bool *high)
 {
-    const unsigned char *p;
-    bool ascii_only;
-    size_t need = 2;
+    const unsigned char *p = s;
+    size_t more = 0;
+    unsigned char any = 0;
+
+    for (; *p; p++) {
+        any |= *p;
+        if (*p < 0x20 || *p == '"' || *p == '\\')
+            more += escaped_len(*p) - 1;
+    }
+    *extra = more;
+    *high = any >= 0x80;
+    return (size_t)(p - s);
+}
+
+/* s as a string literal into b. Text that is not UTF-8 is refused
+ * (DURATA_EINVAL) when strict, else written with '?' for its bytes past
+ * ASCII. One scan sizes it; text without escapes is then copied whole. */
+static int
+append_literal(struct dt_buf *b, const char *s, bool strict)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t extra, n;
+    bool high, lossy;
     char *out;
     int rc;
 
     if (!s)
         return dt_buf_append(b, "null", 4);
-    /* Sized first, then written in place: a JSON text quoted inside an
-     * event breaks at every quote, an append per piece. */
-    ascii_only = !dt_utf8_is_valid(s);
-    for (p = (const unsigned char *)s; *p; p++)
-        need += escaped_len(*p);
-    if ((rc = dt_buf_extend(b, need, &out)) != 0)
+    n = literal_size(u, &extra, &high);
+    lossy = high && !dt_utf8_is_valid(s);
+    if (lossy && strict)
+        return DURATA_EINVAL;
+    if ((rc = dt_buf_extend(b, n + extra + 2, &out)) != 0)
         return rc;
     *out++ = '"';
-    for (p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x80 && ascii_only)
-            *out++ = '?';
-        else if (escaped_len(*p) == 1)
-            *out++ = (char)*p;
-        else
-            out = json_escape(*p, out);
+    if (!extra && !lossy) {
+        memcpy(out, s, n);
+        out += n;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (u[i] >= 0x80 && lossy)
+                *out++ = '?';
+            else if (escaped_len(u[i]) == 1)
+                *out++ = (char)u[i];
+            else
+                out = json_escape(u[i], out);
+        }
     }
     *out = '"';
     return 0;
+}
+
+int
+dt_json_append_str(struct dt_buf *b, const char *s)
+{
+    return append_literal(b, s, false);
+}
+
+int
+dt_json_append_utf8(struct dt_buf *b, const char *s)
+{
+    return append_literal(b, s, true);
 }

@@ -66,6 +66,9 @@ bool dt_utf8_is_valid(const char *s);
  * is); NULL appends null. Text that is not UTF-8 keeps its ASCII and shows
  * other bytes as '?', as dt_json_string_lossy. 0 or dt_buf_append's error. */
 DURATA_MUST_CHECK int dt_json_append_str(struct dt_buf *b, const char *s);
+/* The same for text that must be UTF-8: DURATA_EINVAL (nothing appended)
+ * when it is not. */
+DURATA_MUST_CHECK int dt_json_append_utf8(struct dt_buf *b, const char *s);
 
 /* A JSON string literal for s, e.g. "\"hi\"" (malloc'd; NULL on OOM). */
 char *dt_json_quote(const char *s);

@@ -188,12 +188,16 @@ accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
 {
     int rc = dt_buf_appends(b, "{\"status\":\"accepted\",\"job_id\":");
 
-    if (rc == 0 && (rc = dt_json_append_str(b, id)) == 0)
-        rc = dt_buf_appendf(b, ",\"status_url\":\"%s\",\"id\":", status_url);
+    if (rc == 0 && (rc = dt_json_append_str(b, id)) == 0 &&
+        (rc = dt_buf_appends(b, ",\"status_url\":\"")) == 0 &&
+        (rc = dt_buf_appends(b, status_url)) == 0)
+        rc = dt_buf_appends(b, "\",\"id\":");
     if (rc == 0)
         rc = dt_json_append_str(b, id);
     for (size_t i = 0; rc == 0 && i < DT_DF_URL_COUNT; i++) {
-        rc = dt_buf_appendf(b, ",\"%s\":\"", dt_df_url_field(i));
+        if ((rc = dt_buf_appends(b, ",\"")) == 0 &&
+            (rc = dt_buf_appends(b, dt_df_url_field(i))) == 0)
+            rc = dt_buf_appends(b, "\":\"");
         if (rc == 0)
             rc = dt_df_append_url(b, req, id, i, false);
         if (rc == 0)

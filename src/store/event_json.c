@@ -120,22 +120,23 @@ jw_raw(struct jw *w, const char *s, size_t n)
         w->rc = dt_buf_append(&w->b, s, n);
 }
 
-/* s (UTF-8) as a JSON string literal. */
-static void
-jw_escaped(struct jw *w, const char *s)
-{
-    if (w->rc == 0)
-        w->rc = dt_json_append_str(&w->b, s);
-}
-
+/* A member's key: one of the encoder's own names, which need no escapes. */
 static void
 jw_key(struct jw *w, const char *key)
 {
+    size_t n = strlen(key);
+    char *out;
+
+    if (w->rc != 0)
+        return;
+    if ((w->rc = dt_buf_extend(&w->b, n + 3 + !w->first, &out)) != 0)
+        return;
     if (!w->first)
-        jw_raw(w, ",", 1);
+        *out++ = ',';
     w->first = false;
-    jw_escaped(w, key);
-    jw_raw(w, ":", 1);
+    *out++ = '"';
+    memcpy(out, key, n);
+    memcpy(out + n, "\":", 2);
 }
 
 static void
@@ -158,22 +159,24 @@ jw_str(struct jw *w, const char *key, const char *s)
 {
     if (!s || w->rc < 0)
         return;
-    if (!dt_utf8_is_valid(s)) {
-        w->rc = DURATA_EINVAL;
-        return;
-    }
     jw_key(w, key);
-    jw_escaped(w, s);
+    if (w->rc == 0)
+        w->rc = dt_json_append_utf8(&w->b, s);
 }
 
 static void
 jw_int(struct jw *w, const char *key, int64_t n)
 {
-    char text[24];
-    int len = snprintf(text, sizeof(text), "%lld", (long long)n);
+    char text[24], *p = text + sizeof(text);
+    uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
 
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (n < 0)
+        *--p = '-';
     jw_key(w, key);
-    jw_raw(w, text, (size_t)len);
+    jw_raw(w, p, (size_t)(text + sizeof(text) - p));
 }
 
 static void

@@ -478,7 +478,8 @@ test_quote_escapes(void **state)
 }
 
 /* dt_json_append_str writes what jansson's compact dump of the same string
- * writes, byte for byte, and the lossy form for text that is not UTF-8. */
+ * writes, byte for byte, and the lossy form for text that is not UTF-8;
+ * dt_json_append_utf8 refuses that text. */
 static void
 test_append_str_matches_jansson(void **state)
 {
@@ -506,6 +507,15 @@ test_append_str_matches_jansson(void **state)
         assert_int_equal(dt_json_append_str(&b, s), 0);
         assert_int_equal(dt_buf_append(&b, "", 1), 0);
         assert_string_equal(b.data, want);
+        /* The strict form: the same, or refused with nothing appended. */
+        dt_buf_reset(&b);
+        assert_int_equal(dt_buf_append(&b, "[", 1), 0);
+        assert_int_equal(dt_json_append_utf8(&b, s), good ? 0 : DURATA_EINVAL);
+        assert_int_equal(dt_buf_append(&b, "", 1), 0);
+        if (good)
+            assert_string_equal(b.data + 1, want);
+        else
+            assert_string_equal(b.data, "[");
         dt_buf_release(&b);
         free(want);
         json_decref(v);

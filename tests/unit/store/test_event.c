@@ -425,6 +425,31 @@ test_encoding_matches_jansson(void **state)
     dt_event_free(e);
 }
 
+/* Integers as jansson writes them, the extremes included. */
+static void
+test_integers_match_jansson(void **state)
+{
+    static const int32_t values[] = {0, 1, -1, 9, 10, -10, 123456789, INT32_MAX, INT32_MIN};
+    char want[128], *ours;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        struct dt_event *e = dt_event_new(DURATA_EV_TIMER_FIRED, TS);
+        json_t *n = json_integer((json_int_t)values[i]);
+        char *num = json_dumps(n, JSON_ENCODE_ANY);
+
+        e->event_id = values[i];
+        assert_int_equal(dt_event_encode(e, &ours), 0);
+        snprintf(want, sizeof(want), "\"EventId\":%s,", num);
+        if (!strstr(ours, want))
+            fail_msg("%s has no %s", ours, want);
+        free(ours);
+        free(num);
+        json_decref(n);
+        dt_event_free(e);
+    }
+}
+
 static void
 test_failure_codec(void **state)
 {
@@ -572,6 +597,7 @@ main(void)
         cmocka_unit_test(test_truncated_and_mutated_input_never_crashes),
         cmocka_unit_test(test_invalid_utf8_cannot_be_encoded),
         cmocka_unit_test(test_encoding_matches_jansson),
+        cmocka_unit_test(test_integers_match_jansson),
         cmocka_unit_test(test_failure_codec),
         cmocka_unit_test(test_clone_is_deep),
         cmocka_unit_test(test_lists_messages_and_tasks),
