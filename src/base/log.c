@@ -146,7 +146,7 @@ log_thread_linger(void)
 {
     struct timespec until;
 
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_nsec += LOG_FLUSH_MS * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
@@ -204,6 +204,14 @@ dt_log_async_start(void)
     }
     dt_buf_init(&log_async.pending, SIZE_MAX);
     log_async.stop = log_async.urgent = false;
+    /* The linger is timed on the monotonic clock: a wall clock set back
+     * must not hold lines for as long. Nobody waits on `wake` now. */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&log_async.wake);
+    pthread_cond_init(&log_async.wake, &attr);
+    pthread_condattr_destroy(&attr);
     rc = pthread_create(&log_async.thread, NULL, log_thread, NULL);
     log_async.on = rc == 0;
     pthread_mutex_unlock(&log_lock);
