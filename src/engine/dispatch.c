@@ -441,7 +441,8 @@ orch_worker_main(void *arg)
         free(node);
         pthread_mutex_lock(&d->mu);
         d->orch_inflight--;
-        pthread_cond_signal(&d->cv);
+        if (d->wake & DT_WAKE_ORCH) /* work waits for room to claim it */
+            pthread_cond_signal(&d->cv);
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
@@ -497,7 +498,8 @@ act_worker_main(void *arg)
             dt_activity_execute(d->hub, t);
         pthread_mutex_lock(&d->mu);
         d->act_inflight--;
-        pthread_cond_signal(&d->cv);
+        if (d->wake & DT_WAKE_ACT) /* work waits for room to claim it */
+            pthread_cond_signal(&d->cv);
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
