@@ -103,6 +103,11 @@ struct dt_event_list {
 
 /* Appends e (taken: freed by the list, also on failure). */
 DURATA_MUST_CHECK int dt_event_list_push_take(struct dt_event_list *l, struct dt_event *e);
+/* The events of l as one JSON array text (malloc'd) into *out, a history
+ * row's text; precoded events are copied, the others encoded. 0, or an
+ * encoding error (DURATA_EINVAL for text that is not UTF-8) or
+ * DURATA_ENOMEM. */
+DURATA_MUST_CHECK int dt_event_list_encode(const struct dt_event_list *l, char **out);
 /* Frees every event and the array; leaves an empty list. */
 void dt_event_list_release(struct dt_event_list *l);
 

@@ -560,3 +560,31 @@ dt_event_precode(struct dt_event *e)
     if (e && !e->encoded && dt_event_encode(e, &e->encoded) < 0)
         e->encoded = NULL;
 }
+
+int
+dt_event_list_encode(const struct dt_event_list *l, char **out)
+{
+    struct dt_buf b;
+    size_t size = 2;
+    int rc = 0;
+
+    for (size_t i = 0; i < l->count; i++)
+        if (l->items[i]->encoded)
+            size += strlen(l->items[i]->encoded) + 1;
+    dt_buf_init(&b, 0);
+    rc = dt_buf_reserve(&b, size);
+    for (size_t i = 0; i < l->count && rc == 0; i++) {
+        char *own = NULL;
+        const char *text = l->items[i]->encoded;
+        if (!text && (rc = dt_event_encode(l->items[i], &own)) < 0)
+            break;
+        if ((rc = dt_buf_append(&b, i ? "," : "[", 1)) == 0)
+            rc = dt_buf_appends(&b, own ? own : text);
+        free(own);
+    }
+    if (rc == 0 && (rc = dt_buf_append(&b, l->count ? "]" : "[]", l->count ? 1 : 2)) == 0 &&
+        !(*out = dt_buf_detach(&b)))
+        rc = DURATA_ENOMEM;
+    dt_buf_release(&b);
+    return rc;
+}

@@ -354,44 +354,22 @@ out_free:
     return rc;
 }
 
-/* The step's events as one JSON array text (malloc'd) into *out; events
- * encoded beforehand (dt_write_precode) are copied once, into the array. */
-static int
-encode_append(const struct dt_event_list *l, char **out)
-{
-    struct dt_buf b;
-    int rc = 0;
-
-    dt_buf_init(&b, 0);
-    for (size_t i = 0; i < l->count && rc == 0; i++) {
-        char *own = NULL;
-        const char *text = l->items[i]->encoded;
-        if (!text && (rc = dt_event_encode(l->items[i], &own)) < 0)
-            break;
-        if ((rc = dt_buf_append(&b, i ? "," : "[", 1)) == 0)
-            rc = dt_buf_appends(&b, own ? own : text);
-        free(own);
-    }
-    if (rc == 0 && (rc = dt_buf_append(&b, l->count ? "]" : "[]", l->count ? 1 : 2)) == 0 &&
-        !(*out = dt_buf_detach(&b)))
-        rc = DURATA_ENOMEM;
-    dt_buf_release(&b);
-    return rc;
-}
-
 /* Appends the step's events as one row at history_base; a row already
  * there means another writer appended first. */
 static int
 step_append(struct dt_sq_conn *c, struct dt_step *s)
 {
     sqlite3_stmt *st;
-    char *text = NULL;
+    char *own = NULL;
+    const char *text = s->append_text;
     int rc, b;
 
     if (s->append.count == 0)
         return 0;
-    if ((rc = encode_append(&s->append, &text)) < 0)
+    if (!text && (rc = dt_event_list_encode(&s->append, &own)) < 0)
         return rc;
+    if (!text)
+        text = own;
     if ((rc = dt_sq_stmt(c, DT_SQ_HIST_INSERT, &st)) < 0)
         goto out_free;
     b = dt_sq_bind_text(st, 1, s->instance_id);
@@ -411,7 +389,7 @@ step_append(struct dt_sq_conn *c, struct dt_step *s)
         rc = 0;
     sqlite3_reset(st);
 out_free:
-    free(text);
+    free(own);
     return rc;
 }
 

@@ -146,6 +146,8 @@ struct dt_step {
     bool replace_history;
     size_t history_base;
     struct dt_event_list append;
+    char *append_text; /* append as the history row's JSON array, when
+                          dt_write_precode wrote it; NULL: the writer does */
     struct durata_instance *state;
     int64_t *consumed;
     size_t n_consumed;

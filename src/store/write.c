@@ -42,6 +42,7 @@ step_release(struct dt_step *s)
     free(s->instance_id);
     free(s->lock_owner);
     dt_event_list_release(&s->append);
+    free(s->append_text);
     durata_instance_free(s->state);
     free(s->consumed);
     dt_msg_list_release(&s->outbox);
@@ -117,6 +118,21 @@ precode_msg(struct dt_msg *m)
         dt_event_precode(m->event);
 }
 
+/* The step's history row as text, built here rather than in the one
+ * writer; the events keep no text of their own after it (the cache holds
+ * them decoded). Left to the writer when an event does not encode. */
+static void
+precode_append(struct dt_step *s)
+{
+    if (s->append.count && !s->append_text &&
+        dt_event_list_encode(&s->append, &s->append_text) == 0) {
+        for (size_t i = 0; i < s->append.count; i++) {
+            free(s->append.items[i]->encoded);
+            s->append.items[i]->encoded = NULL;
+        }
+    }
+}
+
 static void
 precode_create(struct dt_create *c)
 {
@@ -137,8 +153,7 @@ dt_write_precode(struct dt_write *w)
         precode_msg(w->u.send.msg);
         return;
     case DT_W_STEP:
-        for (size_t i = 0; i < w->u.step.append.count; i++)
-            dt_event_precode(w->u.step.append.items[i]);
+        precode_append(&w->u.step);
         for (size_t i = 0; i < w->u.step.outbox.count; i++)
             precode_msg(w->u.step.outbox.items[i]);
         for (size_t i = 0; i < w->u.step.n_creates; i++)
