@@ -4,7 +4,8 @@
  * struct dt_http_resp.
  *
  * Owns: the libmicrohttpd daemon (an internal polling thread pool, epoll
- * where available), the worker threads (struct srv_pool), one struct
+ * where available, SRV_POLL_PER_CPU threads a CPU and at most
+ * config.threads), the worker threads (struct srv_pool), one struct
  * srv_conn per request (its capped body buffer), and the per-request
  * pipeline: body framing checks (400 for ambiguous lengths), body limit
  * (413, after dropping the body, at once when it is declared far over),
@@ -63,6 +64,13 @@
 #define SRV_DEFAULT_MAX_BODY (1024 * 1024)
 #define SRV_DEFAULT_CONNECTIONS 1024
 #define SRV_DEFAULT_THREADS 8
+/* libmicrohttpd's polling threads per online CPU. Handlers that may block
+ * run on the worker threads, so these only need to keep the CPUs busy; a
+ * thread per connection or two woke once per event (each request twice:
+ * its arrival and its resume) where a few threads take several at a time.
+ * Measured with two servers loaded at once on 2 CPUs, 8 polling threads
+ * against 64: 1-3 % less CPU a job end to end, 13-20 % less accepting. */
+#define SRV_POLL_PER_CPU 4
 #define SRV_DEFAULT_TIMEOUT_S 30
 /* Per-connection memory: the request line and headers must fit in it, so
  * it is also the header size limit (libmicrohttpd answers 431 beyond; 32
@@ -1049,7 +1057,8 @@ static struct MHD_Daemon *
 srv_daemon_start(struct dt_http_server *s, const struct addrinfo *ai)
 {
     const struct dt_http_config *cfg = s->cfg;
-    unsigned threads = cfg->threads ? cfg->threads : SRV_DEFAULT_THREADS;
+    unsigned threads = cfg->threads ? cfg->threads : SRV_DEFAULT_THREADS, poll = threads;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned conns = cfg->max_connections ? cfg->max_connections : SRV_DEFAULT_CONNECTIONS;
     unsigned timeout = cfg->timeout_s ? cfg->timeout_s : SRV_DEFAULT_TIMEOUT_S;
     /* ITC: suspended connections are resumed from other threads. */
@@ -1058,9 +1067,11 @@ srv_daemon_start(struct dt_http_server *s, const struct addrinfo *ai)
 
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (cpus > 0 && (unsigned long)cpus * SRV_POLL_PER_CPU < threads)
+        poll = (unsigned)cpus * SRV_POLL_PER_CPU;
     return MHD_start_daemon(
         flags, 0, srv_accept_policy, s, srv_access, s, MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, poll,
         MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONNECTION_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
