@@ -144,6 +144,9 @@ start_prepare(struct durata_hub *hub, const struct durata_start_options *o, size
     bool now = !w->u.create.inst->scheduled_start_ms && dt_hub_is_started(hub);
     if (!now || dt_step_first(hub, w) < 0)
         dt_hub_preclaim(hub, &w->u.create.claim, DT_WAKE_ORCH);
+    /* The new instance's history will push an older one out of the cache:
+     * the starting threads free those rather than the writer. */
+    dt_hcache_reap(&hub->hcache);
     *out = w;
     return 0;
 }

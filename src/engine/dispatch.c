@@ -33,15 +33,6 @@ dt_dispatcher_init(struct dt_dispatcher *d, struct durata_hub *hub)
 }
 
 void
-dt_dispatcher_wake(struct dt_dispatcher *d, unsigned what)
-{
-    pthread_mutex_lock(&d->mu);
-    d->wake |= what;
-    pthread_cond_signal(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-}
-
-void
 dt_dispatcher_add_due(struct dt_dispatcher *d, int64_t due_ms)
 {
     pthread_mutex_lock(&d->mu);
@@ -110,6 +101,18 @@ static size_t
 act_cap(const struct dt_dispatcher *d)
 {
     return (size_t)d->n_act_threads * ACT_DEPTH;
+}
+
+void
+dt_dispatcher_wake(struct dt_dispatcher *d, unsigned what)
+{
+    pthread_mutex_lock(&d->mu);
+    d->wake |= what;
+    /* Without room it could not claim: the next finished item signals. */
+    if (((what & DT_WAKE_ORCH) && d->orch_inflight < orch_cap(d)) ||
+        ((what & DT_WAKE_ACT) && d->act_inflight < act_cap(d)))
+        pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
 }
 
 /* Without the lock: every start and step asks, and the answer may be out

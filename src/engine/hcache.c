@@ -104,6 +104,7 @@ dt_hcache_take(struct dt_hcache *c, const char *id, const char *execution_id, in
     else
         c->misses++;
     pthread_mutex_unlock(&c->mu);
+    dt_hcache_reap(c);
     if (!e)
         return false;
     if (hit) {
@@ -126,6 +127,7 @@ dt_hcache_take_state(struct dt_hcache *c, const char *id, struct durata_instance
         c->hits++;
     }
     pthread_mutex_unlock(&c->mu);
+    dt_hcache_reap(c);
     if (!e || !e->state)
         return false;
     *state = e->state;
@@ -137,6 +139,15 @@ dt_hcache_take_state(struct dt_hcache *c, const char *id, struct durata_instance
     return true;
 }
 
+/* Leaves e (unlinked) for dt_hcache_reap; c->mu held. */
+static void
+bury(struct dt_hcache *c, struct dt_hentry *e)
+{
+    e->next = c->dead;
+    c->dead = e;
+    atomic_fetch_add_explicit(&c->n_dead, 1, memory_order_relaxed);
+}
+
 /* Evicts least recently used entries until one more of `events` fits. */
 static void
 make_room(struct dt_hcache *c, size_t events)
@@ -144,7 +155,26 @@ make_room(struct dt_hcache *c, size_t events)
     while (c->lru_tail && (c->entries + 1 > c->max_entries || c->events + events > c->max_events)) {
         struct dt_hentry *victim = c->lru_tail;
         unlink_entry(c, victim);
-        entry_free(victim);
+        bury(c, victim);
+    }
+}
+
+void
+dt_hcache_reap(struct dt_hcache *c)
+{
+    struct dt_hentry *e;
+
+    if (!atomic_load_explicit(&c->n_dead, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&c->mu);
+    e = c->dead;
+    c->dead = NULL;
+    atomic_store_explicit(&c->n_dead, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&c->mu);
+    while (e) {
+        struct dt_hentry *next = e->next;
+        entry_free(e);
+        e = next;
     }
 }
 
@@ -169,7 +199,7 @@ dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id, int
     struct dt_hentry *old = find(c, id);
     if (old) {
         unlink_entry(c, old);
-        entry_free(old);
+        bury(c, old);
     }
     make_room(c, e->events.count);
     size_t b = hash_id(id) & (c->n_buckets - 1);
@@ -184,6 +214,8 @@ dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id, int
     c->entries++;
     c->events += e->events.count;
     pthread_mutex_unlock(&c->mu);
+    if (atomic_load_explicit(&c->n_dead, memory_order_relaxed) > DT_HCACHE_DEAD_MAX)
+        dt_hcache_reap(c); /* nobody else reaps */
 }
 
 void
@@ -201,6 +233,7 @@ dt_hcache_drop(struct dt_hcache *c, const char *id)
 void
 dt_hcache_release(struct dt_hcache *c)
 {
+    dt_hcache_reap(c);
     while (c->lru_head) {
         struct dt_hentry *e = c->lru_head;
         c->lru_head = e->lru_next;

@@ -13,7 +13,11 @@
  * that they still do (an optimistic step); the new history goes back only
  * after its write committed.
  * Bounded: at most max_entries instances and max_events events; the least
- * recently used entries go first.
+ * recently used entries go first. What a put evicts or replaces is not
+ * freed there (puts run on the store's one writer thread, the serial stage
+ * of every commit) but left for dt_hcache_reap, which the threads that
+ * take entries and start instances call; past DT_HCACHE_DEAD_MAX left over,
+ * a put frees them itself.
  * Threading: all calls lock `mu`; an entry taken out belongs to its taker.
  */
 #ifndef DT_ENGINE_HCACHE_H
@@ -22,11 +26,15 @@
 #include "store/event.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct dt_hentry;
+
+/* Entries left for dt_hcache_reap before a put frees them itself. */
+#define DT_HCACHE_DEAD_MAX 1024
 
 struct dt_hcache {
     pthread_mutex_t mu;
@@ -35,7 +43,9 @@ struct dt_hcache {
     struct dt_hentry *lru_head, *lru_tail; /* most recent first */
     size_t entries, events;
     size_t max_entries, max_events;
-    uint64_t hits, misses; /* statistics */
+    uint64_t hits, misses;  /* statistics */
+    struct dt_hentry *dead; /* evicted or replaced, to be freed */
+    _Atomic size_t n_dead;  /* read without the lock to skip an empty reap */
 };
 
 void dt_hcache_init(struct dt_hcache *c, size_t max_entries, size_t max_events);
@@ -62,6 +72,9 @@ bool dt_hcache_take_state(struct dt_hcache *c, const char *id, struct durata_ins
  * Out of memory or over the bounds simply drops what does not fit. */
 void dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id,
                    int64_t updated_ms, struct dt_event_list *l, struct durata_instance *state);
+
+/* Frees what puts evicted or replaced (outside the lock). */
+void dt_hcache_reap(struct dt_hcache *c);
 
 /* Forgets id (admin rewrites, purge). */
 void dt_hcache_drop(struct dt_hcache *c, const char *id);

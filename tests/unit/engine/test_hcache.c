@@ -126,6 +126,38 @@ test_least_recently_used_go_first(void **state)
     dt_hcache_release(&c);
 }
 
+/* A put leaves what it evicts or replaces to dt_hcache_reap (other
+ * threads), and frees it itself only past DT_HCACHE_DEAD_MAX. */
+static void
+test_evicted_entries_wait_for_a_reaper(void **state)
+{
+    struct dt_hcache c;
+    char id[16];
+
+    (void)state;
+    dt_hcache_init(&c, 2, 100);
+    for (int i = 0; i < 3; i++) {
+        struct dt_event_list l = history_of(1);
+        snprintf(id, sizeof(id), "a%d", i);
+        dt_hcache_put(&c, id, "x", 1, &l, NULL);
+    }
+    assert_int_equal(c.n_dead, 1); /* a0 */
+    struct dt_event_list again = history_of(1);
+    dt_hcache_put(&c, "a2", "x", 2, &again, NULL); /* replaces a2 */
+    assert_int_equal(c.n_dead, 2);
+    dt_hcache_reap(&c);
+    assert_int_equal(c.n_dead, 0);
+    assert_null(c.dead);
+    for (int i = 0; i < DT_HCACHE_DEAD_MAX + 10; i++) { /* nobody reaps */
+        struct dt_event_list l = history_of(1);
+        snprintf(id, sizeof(id), "b%d", i);
+        dt_hcache_put(&c, id, "x", 1, &l, NULL);
+        assert_true(c.n_dead <= DT_HCACHE_DEAD_MAX);
+    }
+    assert_int_equal(c.entries, 2);
+    dt_hcache_release(&c); /* frees what is left (the sanitizers check) */
+}
+
 /* ------------------------------------------- two hubs, one store file */
 
 static void
@@ -197,6 +229,7 @@ main(void)
         cmocka_unit_test(test_take_state_needs_a_stored_state),
         cmocka_unit_test(test_stale_entry_is_dropped),
         cmocka_unit_test(test_least_recently_used_go_first),
+        cmocka_unit_test(test_evicted_entries_wait_for_a_reaper),
         cmocka_unit_test_setup_teardown(
             test_steps_alternating_between_hubs_never_use_a_stale_history, eng_setup, eng_teardown),
     };
