@@ -276,6 +276,18 @@ jw_finish(struct jw *w, char **out)
     return w->rc;
 }
 
+/* Writes e as a JSON object into w's buffer (after what it holds). */
+static void
+jw_event(struct jw *w, const struct dt_event *e, const struct type_fields *tf)
+{
+    jw_open(w);
+    jw_str(w, "EventType", durata_event_type_name(e->type));
+    jw_int(w, "EventId", e->event_id);
+    jw_time(w, "Timestamp", e->timestamp_ms);
+    jw_fields(w, e, tf->fields);
+    jw_close(w);
+}
+
 int
 dt_event_encode(const struct dt_event *e, char **out)
 {
@@ -290,12 +302,7 @@ dt_event_encode(const struct dt_event *e, char **out)
     if (!e || !(tf = type_by_value(e->type)))
         return DURATA_EINVAL;
     dt_buf_init(&w.b, 0);
-    jw_open(&w);
-    jw_str(&w, "EventType", durata_event_type_name(e->type));
-    jw_int(&w, "EventId", e->event_id);
-    jw_time(&w, "Timestamp", e->timestamp_ms);
-    jw_fields(&w, e, tf->fields);
-    jw_close(&w);
+    jw_event(&w, e, tf);
     return jw_finish(&w, out);
 }
 
@@ -564,27 +571,28 @@ dt_event_precode(struct dt_event *e)
 int
 dt_event_list_encode(const struct dt_event_list *l, char **out)
 {
-    struct dt_buf b;
+    const struct type_fields *tf;
+    struct jw w = {.rc = 0};
     size_t size = 2;
-    int rc = 0;
 
+    /* Precoded events are copied; the others are written in place, all
+     * into one buffer sized for a typical event's few hundred bytes. */
     for (size_t i = 0; i < l->count; i++)
-        if (l->items[i]->encoded)
-            size += strlen(l->items[i]->encoded) + 1;
-    dt_buf_init(&b, 0);
-    rc = dt_buf_reserve(&b, size);
-    for (size_t i = 0; i < l->count && rc == 0; i++) {
-        char *own = NULL;
-        const char *text = l->items[i]->encoded;
-        if (!text && (rc = dt_event_encode(l->items[i], &own)) < 0)
-            break;
-        if ((rc = dt_buf_append(&b, i ? "," : "[", 1)) == 0)
-            rc = dt_buf_appends(&b, own ? own : text);
-        free(own);
+        size += (l->items[i]->encoded ? strlen(l->items[i]->encoded) : 384) + 1;
+    dt_buf_init(&w.b, 0);
+    w.rc = dt_buf_reserve(&w.b, size);
+    jw_raw(&w, "[", 1);
+    for (size_t i = 0; i < l->count && w.rc == 0; i++) {
+        const struct dt_event *e = l->items[i];
+        if (i)
+            jw_raw(&w, ",", 1);
+        if (e->encoded)
+            jw_raw(&w, e->encoded, strlen(e->encoded));
+        else if ((tf = type_by_value(e->type)))
+            jw_event(&w, e, tf);
+        else
+            w.rc = DURATA_EINVAL;
     }
-    if (rc == 0 && (rc = dt_buf_append(&b, l->count ? "]" : "[]", l->count ? 1 : 2)) == 0 &&
-        !(*out = dt_buf_detach(&b)))
-        rc = DURATA_ENOMEM;
-    dt_buf_release(&b);
-    return rc;
+    jw_raw(&w, "]", 1);
+    return jw_finish(&w, out);
 }

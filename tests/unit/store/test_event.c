@@ -425,6 +425,37 @@ test_encoding_matches_jansson(void **state)
     dt_event_free(e);
 }
 
+/* A history row's text: the events' own texts in a JSON array, whether
+ * they were precoded or not; an empty list is []. */
+static void
+test_list_encoding_joins_the_events(void **state)
+{
+    struct dt_event_list l = {0};
+    char *one, *two, *all, want[4096];
+
+    (void)state;
+    assert_int_equal(dt_event_list_encode(&l, &all), 0);
+    assert_string_equal(all, "[]");
+    free(all);
+    struct dt_event *a = dt_event_new(DURATA_EV_TIMER_FIRED, TS);
+    struct dt_event *b = dt_event_new(DURATA_EV_TASK_FAILED, TS);
+    char *text = tricky_text();
+    b->failure = dt_failure_new(text, text, "at x", false);
+    assert_int_equal(dt_event_encode(a, &one), 0);
+    assert_int_equal(dt_event_encode(b, &two), 0);
+    dt_event_precode(b); /* one precoded, one not */
+    assert_int_equal(dt_event_list_push_take(&l, a), 0);
+    assert_int_equal(dt_event_list_push_take(&l, b), 0);
+    assert_int_equal(dt_event_list_encode(&l, &all), 0);
+    snprintf(want, sizeof(want), "[%s,%s]", one, two);
+    assert_string_equal(all, want);
+    free(all);
+    free(one);
+    free(two);
+    free(text);
+    dt_event_list_release(&l);
+}
+
 /* Integers as jansson writes them, the extremes included. */
 static void
 test_integers_match_jansson(void **state)
@@ -598,6 +629,7 @@ main(void)
         cmocka_unit_test(test_invalid_utf8_cannot_be_encoded),
         cmocka_unit_test(test_encoding_matches_jansson),
         cmocka_unit_test(test_integers_match_jansson),
+        cmocka_unit_test(test_list_encoding_joins_the_events),
         cmocka_unit_test(test_failure_codec),
         cmocka_unit_test(test_clone_is_deep),
         cmocka_unit_test(test_lists_messages_and_tasks),
