@@ -70,11 +70,15 @@ commit_batch(struct dt_committer *c, struct dt_write **units, size_t n, struct d
 static void
 finish_list(struct dt_commit_req *list)
 {
-    struct dt_commit_req *waiters = NULL;
+    struct dt_commit_req *waiters = NULL, *released = NULL;
     while (list) {
         struct dt_commit_req *next = list->next;
         if (list->done) {
             list->done(list, list->unit->rc);
+            if (list->release) {
+                list->next = released;
+                released = list;
+            }
         } else {
             list->next = waiters;
             waiters = list;
@@ -92,6 +96,11 @@ finish_list(struct dt_commit_req *list)
         w->finished = true;
         pthread_cond_signal(w->wake); /* under wake_mu: the waiter is still there */
         pthread_mutex_unlock(w->wake_mu);
+    }
+    while (released) {
+        struct dt_commit_req *r = released;
+        released = r->next;
+        r->release(r);
     }
 }
 

@@ -39,6 +39,10 @@ struct dt_commit_req {
                                     hook and before durable, with the store
                                     lock held (must not submit nor free req) */
     dt_commit_done_fn done;
+    void (*release)(struct dt_commit_req *req); /* optional: frees req once
+                                    every request of its batch was reported,
+                                    so reports do not wait behind frees
+                                    (done then leaves req alone) */
     void *arg;
     struct dt_commit_req *next; /* queue link, committer-private */
     bool finished;              /* for waiters; guarded by wake_mu */

@@ -394,6 +394,12 @@ step_done(struct dt_commit_req *req, int rc)
     if (sr->direct && dt_direct_done(&sr->hub->direct, id) &&
         !dt_dispatcher_push_direct(&sr->hub->dispatcher, id))
         send_waiting(sr->hub, id); /* the hub is stopping */
+}
+
+static void
+step_release(struct dt_commit_req *req)
+{
+    struct step_req *sr = (struct step_req *)req;
     dt_direct_list_release(&sr->results);
     dt_event_list_release(&sr->past); /* when the commit never ran */
     dt_write_free(req->unit);
@@ -417,6 +423,7 @@ submit(struct step_ctx *s, struct dt_direct_list *results)
     sr->req.unit = s->w;
     sr->req.committed = step_committed;
     sr->req.done = step_done;
+    sr->req.release = step_release;
     sr->hub = s->hub;
     sr->past = s->past;
     if (results) {
@@ -591,8 +598,13 @@ create_done(struct dt_commit_req *req, int rc)
     if (rc == 0)
         create_committed(cr->sr.hub, w);
     cr->done(cr->arg, rc, w->u.create.inst->id);
-    dt_write_free(w);
-    free(cr);
+}
+
+static void
+create_release(struct dt_commit_req *req)
+{
+    dt_write_free(req->unit);
+    free((struct create_req *)req);
 }
 
 int
@@ -604,6 +616,7 @@ dt_step_submit_create(struct durata_hub *hub, struct dt_write *w, durata_started
     cr->sr.req.unit = w;
     cr->sr.req.committed = w->u.create.first ? step_committed : NULL;
     cr->sr.req.done = create_done;
+    cr->sr.req.release = create_release;
     cr->sr.hub = hub;
     cr->done = done;
     cr->arg = arg;

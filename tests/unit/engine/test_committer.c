@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -208,6 +209,84 @@ test_try_submit_refuses_when_the_queue_is_full(void **state)
     pthread_cond_destroy(&f.cv);
 }
 
+/* What happened to the requests of test_releases_follow_every_report,
+ * in order: 'd' reported, 'r' released, then the request's index. */
+static char order[16];
+static atomic_int n_order;
+
+static void
+note(struct dt_commit_req *req, char what)
+{
+    int i = atomic_fetch_add(&n_order, 2);
+
+    order[i] = what;
+    order[i + 1] = (char)('0' + (int)(intptr_t)req->arg);
+}
+
+static void
+note_done(struct dt_commit_req *req, int rc)
+{
+    (void)rc;
+    note(req, 'd');
+}
+
+static void
+note_release(struct dt_commit_req *req)
+{
+    note(req, 'r');
+}
+
+/* Where event `what` ("d1") is in order; fails when absent. */
+static int
+at(const char *log, const char *what)
+{
+    for (int i = 0; i < 12; i += 2)
+        if (log[i] == what[0] && log[i + 1] == what[1])
+            return i;
+    fail_msg("no %s in %.12s", what, log);
+    return -1;
+}
+
+/* A batch's requests are all reported before any is released, so a report
+ * (an HTTP answer resumed, say) never waits behind another's frees. */
+static void
+test_releases_follow_every_report(void **state)
+{
+    struct fake f = {.base.ops = &fake_ops, .hold_commit = true};
+    struct dt_committer c;
+    struct dt_commit_req reqs[3] = {0};
+
+    (void)state;
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    dt_committer_init(&c, &f.base, NULL, NULL);
+    assert_int_equal(dt_committer_start(&c), 0);
+    for (size_t i = 0; i < 3; i++)
+        reqs[i] = (struct dt_commit_req){.unit = dt_write_new(DT_W_RENEW),
+                                         .done = note_done,
+                                         .release = note_release,
+                                         .arg = (void *)(intptr_t)i};
+    assert_int_equal(dt_committer_try_submit(&c, &reqs[0]), 0);
+    wait_for(&f, &f.committing, 1); /* reqs 1 and 2 queue up as one batch */
+    assert_int_equal(dt_committer_try_submit(&c, &reqs[1]), 0);
+    assert_int_equal(dt_committer_try_submit(&c, &reqs[2]), 0);
+    pthread_mutex_lock(&f.mu);
+    f.hold_commit = false;
+    pthread_cond_broadcast(&f.cv);
+    pthread_mutex_unlock(&f.mu);
+    dt_committer_stop(&c);
+    assert_int_equal(atomic_load(&n_order), 12);
+    /* 1 and 2 share a batch (0 may too, when one flush covers both) */
+    assert_true(at(order, "d1") < at(order, "r1") && at(order, "d1") < at(order, "r2"));
+    assert_true(at(order, "d2") < at(order, "r1") && at(order, "d2") < at(order, "r2"));
+    assert_true(at(order, "d0") < at(order, "r0"));
+    dt_committer_release(&c);
+    for (size_t i = 0; i < 3; i++)
+        dt_write_free(reqs[i].unit);
+    pthread_mutex_destroy(&f.mu);
+    pthread_cond_destroy(&f.cv);
+}
+
 int
 main(void)
 {
@@ -215,6 +294,7 @@ main(void)
         cmocka_unit_test(test_unit_is_reported_only_after_its_sync),
         cmocka_unit_test(test_without_thread_each_submission_commits_and_syncs),
         cmocka_unit_test(test_try_submit_refuses_when_the_queue_is_full),
+        cmocka_unit_test(test_releases_follow_every_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
