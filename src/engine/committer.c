@@ -74,8 +74,9 @@ finish_list(struct dt_commit_req *list)
     while (list) {
         struct dt_commit_req *next = list->next;
         if (list->done) {
+            bool later = list->release != NULL; /* else done may free list */
             list->done(list, list->unit->rc);
-            if (list->release) {
+            if (later) {
                 list->next = released;
                 released = list;
             }
