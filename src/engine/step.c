@@ -297,15 +297,13 @@ len_opt(const char *s)
     return s ? strlen(s) : 0;
 }
 
-/* A copy of a committed state for the cache, or NULL when it is too large
- * to keep (the cache bounds events, not bytes) or memory runs out. */
-static struct durata_instance *
-state_to_cache(const struct durata_instance *st)
+/* Whether a committed state may go to the cache: not when it is too large
+ * to keep (the cache bounds events, not bytes). */
+static bool
+state_fits_cache(const struct durata_instance *st)
 {
     size_t n = len_opt(st->input) + len_opt(st->output) + len_opt(st->custom_status);
-    if (n > DT_STEP_CACHED_STATE_MAX || st->failure)
-        return NULL;
-    return dt_instance_clone(st);
+    return n <= DT_STEP_CACHED_STATE_MAX && !st->failure;
 }
 
 /* A step's write with what the cache needs once it committed, and for a
@@ -328,7 +326,9 @@ unit_step(struct dt_write *w)
 
 /* Once committed (visible, maybe not yet durable): the new history (past +
  * appended) goes to the cache, unless the instance ended, so the next step,
- * which may start before the flush, finds it. Committer thread. */
+ * which may start before the flush, finds it. The events and the state move
+ * there from the unit (nothing reads them after its commit), rather than
+ * being copied on the committer thread, the serial stage of every commit. */
 static void
 step_committed(struct dt_commit_req *req, int rc)
 {
@@ -345,9 +345,14 @@ step_committed(struct dt_commit_req *req, int rc)
             e->encoded = NULL;
             rc = dt_event_list_push_take(l, e);
         }
-        if (rc == 0)
-            dt_hcache_put(&sr->hub->hcache, st->instance_id, st->state->execution_id,
-                          st->state->updated_ms, l, state_to_cache(st->state));
+        if (rc == 0) {
+            struct durata_instance *state = st->state;
+            bool keep = state_fits_cache(state);
+            if (keep)
+                st->state = NULL; /* the cache's now */
+            dt_hcache_put(&sr->hub->hcache, st->instance_id, state->execution_id, state->updated_ms,
+                          l, keep ? state : NULL);
+        }
     }
     dt_event_list_release(&sr->past);
 }
