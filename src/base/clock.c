@@ -41,6 +41,18 @@ dt_clock_mono_us(void)
     return read_ns(CLOCK_MONOTONIC) / 1000;
 }
 
+void
+dt_clock_deadline(clockid_t id, int64_t ms, struct timespec *out)
+{
+    clock_gettime(id, out);
+    out->tv_sec += (time_t)(ms / 1000);
+    out->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (out->tv_nsec >= 1000000000L) {
+        out->tv_sec++;
+        out->tv_nsec -= 1000000000L;
+    }
+}
+
 int64_t
 dt_clock_system(void *arg)
 {

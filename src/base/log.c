@@ -146,12 +146,7 @@ log_thread_linger(void)
 {
     struct timespec until;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += LOG_FLUSH_MS * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    dt_clock_deadline(CLOCK_MONOTONIC, LOG_FLUSH_MS, &until);
     while (!log_async.urgent && !log_async.stop &&
            pthread_cond_timedwait(&log_async.wake, &log_lock, &until) == 0)
         ;

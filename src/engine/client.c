@@ -8,6 +8,7 @@
  */
 #include "engine/hub.h"
 
+#include "base/clock.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -270,13 +271,7 @@ durata_wait(struct durata_hub *hub, const char *instance_id, int64_t timeout_ms,
     struct timespec deadline;
     if (!hub || !out || timeout_ms < 0)
         return DURATA_EINVAL;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    dt_clock_deadline(CLOCK_REALTIME, timeout_ms, &deadline);
     for (;;) {
         pthread_mutex_lock(&hub->mu);
         uint64_t seen = hub->progress;

@@ -138,18 +138,6 @@ dt_command_program(const struct dt_command *c)
 
 /* ------------------------------------------------------------ slots */
 
-static void
-deadline_after_ms(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 enum dt_command_verdict
 dt_command_slot_acquire(struct dt_command *c, dt_command_watch_fn watch, void *arg)
 {
@@ -167,7 +155,7 @@ dt_command_slot_acquire(struct dt_command *c, dt_command_watch_fn watch, void *a
         pthread_mutex_lock(&c->mu);
         if (c->running < c->opt.concurrency)
             break;
-        deadline_after_ms(&ts, DT_COMMAND_TICK_MS);
+        dt_clock_deadline(CLOCK_MONOTONIC, DT_COMMAND_TICK_MS, &ts);
         pthread_cond_timedwait(&c->cv, &c->mu, &ts);
     }
     c->running++;

@@ -63,18 +63,6 @@ struct pass {
 
 /* ------------------------------------------------------------ waiting */
 
-static void
-deadline_after(int64_t ms, struct timespec *ts)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(ms / 1000);
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec += 1;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Waits ms or until stopping (or kicked, when wake_on_kick, which then
  * consumes the kick). Returns true when stopping. */
 static bool
@@ -83,7 +71,7 @@ wait_ms(struct dt_retention *r, int64_t ms, bool wake_on_kick)
     struct timespec until;
     bool stopping;
 
-    deadline_after(ms, &until);
+    dt_clock_deadline(CLOCK_MONOTONIC, ms, &until);
     pthread_mutex_lock(&r->mu);
     while (!r->stopping && !(wake_on_kick && r->kicked))
         if (pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT)
@@ -384,7 +372,7 @@ dt_retention_wait_passes(struct dt_retention *r, uint64_t passes, int64_t timeou
     if (!r)
         return DURATA_EINVAL;
     if (timeout_ms >= 0)
-        deadline_after(timeout_ms, &until);
+        dt_clock_deadline(CLOCK_MONOTONIC, timeout_ms, &until);
     pthread_mutex_lock(&r->mu);
     while (r->stats.passes < passes && rc == 0) {
         if (timeout_ms < 0)
