@@ -419,11 +419,12 @@ has_control_chars(const char *s)
     return false;
 }
 
+/* Whether name[0..len) is a job type of this server. */
 static bool
-job_type_is_known(const struct dt_app *app, const char *name)
+job_type_is_known(const struct dt_app *app, const char *name, size_t len)
 {
     for (const char *const *t = app->job_types; t && *t; t++)
-        if (strcmp(*t, name) == 0)
+        if (strlen(*t) == len && memcmp(*t, name, len) == 0)
             return true;
     return false;
 }
@@ -443,7 +444,7 @@ check_job_type(const struct dt_app *app, const json_t *v, struct job_problems *p
         problem(p, "job_type", "must be a non-empty string", false);
         return;
     }
-    if (job_type_is_known(app, json_string_value(v)))
+    if (job_type_is_known(app, json_string_value(v), json_string_length(v)))
         return;
     dt_buf_init(&b, 2048);
     rc = dt_buf_appends(&b, "unknown job type; known types:");
@@ -639,13 +640,18 @@ job_input(const json_t *body)
 }
 
 static void
+log_job_as(const char *msg, const char *id, const char *job_type, const char *customer_id,
+           const char *reason)
+{
+    dt_log(DT_LOG_INFO, msg, "instanceId", id, "job_type", job_type, "customer_id", customer_id,
+           "reason", reason, NULL);
+}
+
+static void
 log_job(const char *msg, const char *id, const json_t *input, const char *reason)
 {
-    const json_t *jt = json_object_get(input, "job_type"),
-                 *cid = json_object_get(input, "customer_id");
-
-    dt_log(DT_LOG_INFO, msg, "instanceId", id, "job_type", json_string_value(jt), "customer_id",
-           json_string_value(cid), "reason", reason, NULL);
+    log_job_as(msg, id, json_string_value(json_object_get(input, "job_type")),
+               json_string_value(json_object_get(input, "customer_id")), reason);
 }
 
 /* What the answer to a submission logs: its job type and customer id,
@@ -741,7 +747,6 @@ plain_submission(const struct dt_app *app, const struct dt_http_req *req, char *
 {
     static const char *const keys[] = {"job_type", "customer_id", "payload"};
     struct dt_json_span v[3], jt, cid = {NULL, 0};
-    const char *const *t;
     int members, found = 0;
     struct dt_buf b;
     int rc;
@@ -754,9 +759,7 @@ plain_submission(const struct dt_app *app, const struct dt_http_req *req, char *
     if (members != found || !v[0].text || !span_is_plain_string(v[0]) || v[0].len == 2)
         return 0;
     jt = (struct dt_json_span){v[0].text + 1, v[0].len - 2};
-    for (t = app->job_types; t && *t && !(strlen(*t) == jt.len && !memcmp(*t, jt.text, jt.len));)
-        t++;
-    if (!t || !*t)
+    if (!job_type_is_known(app, jt.text, jt.len))
         return 0;
     if (v[1].text && !span_is(v[1], "null")) {
         if (!span_is_plain_string(v[1]) || v[1].len - 2 > JOBS_MAX_CUSTOMER_ID ||
@@ -878,8 +881,7 @@ submit_answer(struct dt_http_req *req, struct dt_http_resp *resp, int rc, const 
     if (resp && rc < 0)
         rc = start_error(resp, rc);
     else if (resp) {
-        dt_log(DT_LOG_INFO, "job submitted", "instanceId", id, "job_type", note->job_type,
-               "customer_id", note->customer_id, "reason", (const char *)NULL, NULL);
+        log_job_as("job submitted", id, note->job_type, note->customer_id, NULL);
         rc = jobs_accepted(req, resp, id, false);
     }
     free(note);
