@@ -1,17 +1,26 @@
 /*
  * id.c — random instance ids, name-based UUID v5, instance-id rules.
  *
- * Owns: reading the OS random source (getrandom(2)), durata's UUID
- * namespace, and the checks of Durable Functions spec 2.1.
- * Threading: thread-safe; no state beyond the constant namespace.
+ * Owns: reading the OS random source (getrandom(2)) through a small pool a
+ * thread, durata's UUID namespace, and the checks of Durable Functions spec
+ * 2.1.
+ * Random bytes are read ID_POOL_BYTES at a time into a per-thread pool and
+ * each byte is used once: a submission takes two ids, and two getrandom
+ * calls cost more than the rest of making them. A process that forks
+ * empties the child's pool (pthread_atfork), so parent and child never
+ * hand out the same bytes.
+ * Threading: thread-safe; each thread draws from its own pool.
  */
 #include "base/id.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <uuid/uuid.h>
+
+#define ID_POOL_BYTES 512
 
 /*
  * durata's UUID v5 namespace: 9f1c2e4b-6a3d-4c8e-b2a1-647572617461 (the last
@@ -22,15 +31,37 @@
 static const uuid_t dt_uuid_namespace = {0x9f, 0x1c, 0x2e, 0x4b, 0x6a, 0x3d, 0x4c, 0x8e,
                                          0xb2, 0xa1, 0x64, 0x75, 0x72, 0x61, 0x74, 0x61};
 
-int
-dt_id_random(char out[DT_ID_RANDOM_SIZE])
+struct id_pool {
+    unsigned char bytes[ID_POOL_BYTES];
+    size_t used; /* bytes[used..] are unused; == ID_POOL_BYTES when empty */
+};
+
+static _Thread_local struct id_pool pool = {.used = ID_POOL_BYTES};
+static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
+
+static void
+pool_drop_in_child(void)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char raw[16];
+    /* The child's only thread is the one that forked; its copy of the pool
+     * is the parent's too. */
+    memset(pool.bytes, 0, sizeof(pool.bytes));
+    pool.used = ID_POOL_BYTES;
+}
+
+static void
+fork_guard_install(void)
+{
+    (void)pthread_atfork(NULL, NULL, pool_drop_in_child);
+}
+
+static int
+pool_fill(void)
+{
     size_t got = 0;
 
-    while (got < sizeof(raw)) {
-        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+    pthread_once(&fork_guard_once, fork_guard_install);
+    while (got < sizeof(pool.bytes)) {
+        ssize_t n = getrandom(pool.bytes + got, sizeof(pool.bytes) - got, 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -38,11 +69,26 @@ dt_id_random(char out[DT_ID_RANDOM_SIZE])
         }
         got += (size_t)n;
     }
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 0x0f];
+    pool.used = 0;
+    return 0;
+}
+
+int
+dt_id_random(char out[DT_ID_RANDOM_SIZE])
+{
+    static const char hex[] = "0123456789abcdef";
+    const size_t n = (DT_ID_RANDOM_SIZE - 1) / 2;
+    int rc;
+
+    if (ID_POOL_BYTES - pool.used < n && (rc = pool_fill()) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = pool.bytes[pool.used + i];
+        out[2 * i] = hex[b >> 4];
+        out[2 * i + 1] = hex[b & 0x0f];
     }
-    out[2 * sizeof(raw)] = '\0';
+    pool.used += n;
+    out[2 * n] = '\0';
     return 0;
 }
 

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/id.h"
 
@@ -67,6 +69,36 @@ test_random_ids_differ(void **state)
     for (int d = 0; d < 16; d++)
         assert_true(seen[d] > 0);
     free(ids);
+}
+
+/* Random bytes are pooled a thread: a forked child must not hand out the
+ * ids its parent will (the pool is copied by fork). */
+static void
+test_forked_child_and_parent_make_different_ids(void **state)
+{
+    char first[DT_ID_RANDOM_SIZE], parent[DT_ID_RANDOM_SIZE], child[DT_ID_RANDOM_SIZE] = {0};
+    int fds[2], status;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(dt_id_random(first), 0); /* the pool is filled now */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[DT_ID_RANDOM_SIZE];
+        int ok = dt_id_random(id) == 0 && write(fds[1], id, sizeof(id)) == (ssize_t)sizeof(id);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], child, sizeof(child)), (ssize_t)sizeof(child));
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(dt_id_random(parent), 0);
+    assert_int_equal(strlen(child), 32);
+    assert_string_not_equal(child, parent);
+    assert_string_not_equal(child, first);
 }
 
 static void
@@ -192,6 +224,7 @@ main(void)
         cmocka_unit_test(test_random_id_is_32_lowercase_hex),
         cmocka_unit_test(test_random_ids_differ),
         cmocka_unit_test(test_ordered_ids_sort_by_time_and_differ),
+        cmocka_unit_test(test_forked_child_and_parent_make_different_ids),
         cmocka_unit_test(test_uuid_v5_matches_reference_values),
         cmocka_unit_test(test_uuid_v5_is_deterministic_and_differs_per_name),
         cmocka_unit_test(test_id_check_accepts_valid_ids),
