@@ -56,6 +56,7 @@ struct step_ctx {
     bool terminated;
     bool resumed;        /* events recorded while suspended await a replay */
     size_t extras_taken; /* inbox messages not stored (id 0) that were used */
+    size_t n_lent;       /* the inbox's last n_lent messages are lent (lend_extra) */
 };
 
 static const struct dt_event *
@@ -502,18 +503,30 @@ ctx_release(struct step_ctx *s)
     durata_instance_free(s->inst);
     dt_event_list_release(&s->past);
     dt_event_list_release(&s->fresh);
+    s->inbox.count -= s->n_lent; /* the lent messages are the caller's */
     dt_msg_list_release(&s->inbox);
 }
 
-/* A copy of m that the store does not know (id 0) at the inbox's end. */
+/* Puts m, a message the store does not know (id 0), at the inbox's end,
+ * lent: the step only reads it, and ctx_release leaves it to the caller
+ * (it is sent the usual way if the step cannot be written). */
 static int
-push_extra(struct step_ctx *s, const struct dt_msg *m)
+lend_extra(struct step_ctx *s, struct dt_msg *m)
 {
-    struct dt_event *e = dt_event_clone(m->event);
-    if (!e)
-        return DURATA_ENOMEM;
-    return dt_msg_list_push_take(
-        &s->inbox, dt_msg_new_take(m->instance_id, m->execution_id, m->visible_ms, e));
+    struct dt_msg_list *l = &s->inbox;
+    if (!m || m->id != 0)
+        return DURATA_EINVAL;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        struct dt_msg **items = realloc(l->items, cap * sizeof(*items));
+        if (!items)
+            return DURATA_ENOMEM;
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->count++] = m;
+    s->n_lent++;
+    return 0;
 }
 
 void
@@ -544,9 +557,13 @@ dt_step_first(struct durata_hub *hub, struct dt_write *w)
 {
     struct dt_create *cr = &w->u.create;
     struct step_ctx s = {.hub = hub, .now = cr->inst->created_ms};
-    int rc = DURATA_ENOMEM;
-    if (!(s.inst = dt_instance_clone(cr->inst)) || (rc = push_extra(&s, cr->start)) < 0 ||
-        (rc = begin_unit(&s, cr->inst->id)) < 0 || (rc = process(&s)) < 0)
+    /* The instance as created and its start message are lent to the step
+     * (neither is changed by it) and taken back before ctx_release: cr
+     * keeps them unchanged when the step fails and the start goes through
+     * the inbox instead. */
+    s.inst = cr->inst;
+    int rc = lend_extra(&s, cr->start);
+    if (rc < 0 || (rc = begin_unit(&s, cr->inst->id)) < 0 || (rc = process(&s)) < 0)
         goto out;
     struct durata_instance *state = dt_instance_clone(s.w->u.step.state);
     rc = !state ? DURATA_ENOMEM : s.extras_taken != 1 ? DURATA_ECONFLICT : 0;
@@ -562,6 +579,7 @@ dt_step_first(struct durata_hub *hub, struct dt_write *w)
     cr->first = s.w;
     s.w = NULL;
 out:
+    s.inst = NULL; /* lent too */
     ctx_release(&s);
     return rc;
 }
@@ -642,7 +660,7 @@ step_with_results(struct durata_hub *hub, const char *id, struct dt_direct_list 
         !s.inst->execution_id)
         goto out;
     for (size_t i = 0; i < results->count; i++)
-        if (push_extra(&s, results->items[i].result) < 0)
+        if (lend_extra(&s, results->items[i].result) < 0)
             goto out;
     if (begin_unit(&s, id) < 0 || process(&s) < 0 || s.extras_taken != results->count)
         goto out;
