@@ -36,19 +36,30 @@
 
 /* The JSON field name of management URL i; NULL when i >= DT_DF_URL_COUNT. */
 const char *dt_df_url_field(size_t i);
-/* Appends management URL i (< DT_DF_URL_COUNT) of instance id to b:
- *   req->base_url + DT_DF_BASE "/instances/" + id percent-encoded + the
- *   URL's path ("/raiseEvent/{eventName}", "/terminate", ... or "") + "?" +
- *   "reason={text}&" (terminate, suspend, resume) + "taskHub=H&connection=C"
- *   + "&code=<key>" when dt_df_request_key finds one.
+/* What the management URLs of one instance share, built once for all of
+ * them (dt_df_urls_init; release with dt_df_urls_release):
+ *   instance: req->base_url + DT_DF_BASE "/instances/" + id percent-encoded
+ *   query:    "taskHub=H&connection=C" + "&code=<key>" when
+ *             dt_df_request_key finds one.
  * H and C are the request's taskHub and connection query parameters when
  * hub_from_query and they are non-empty, else "durata" and "Storage"; every
  * value is percent-encoded. The text needs no JSON escaping: base_url holds
  * only authority characters (the server builds it), the rest is constant
- * or percent-encoded. Returns 0, DURATA_EINVAL (i out of range or id NULL),
- * DURATA_ENOMEM, or DURATA_ETOOBIG at b's cap (b may then hold part of it). */
-DURATA_MUST_CHECK int dt_df_append_url(struct dt_buf *b, const struct dt_http_req *req,
-                                       const char *id, size_t i, bool hub_from_query);
+ * or percent-encoded. Returns 0, DURATA_EINVAL (id NULL), DURATA_ENOMEM or
+ * DURATA_ETOOBIG (past DF_URL_MAX). */
+struct dt_df_urls {
+    struct dt_buf instance;
+    struct dt_buf query;
+};
+DURATA_MUST_CHECK int dt_df_urls_init(struct dt_df_urls *u, const struct dt_http_req *req,
+                                      const char *id, bool hub_from_query);
+void dt_df_urls_release(struct dt_df_urls *u);
+/* Appends management URL i (< DT_DF_URL_COUNT) to b: u's instance + the
+ * URL's path ("/raiseEvent/{eventName}", "/terminate", ... or "") + "?" +
+ * "reason={text}&" (terminate, suspend, resume) + u's query. Returns 0,
+ * DURATA_EINVAL (i out of range), DURATA_ENOMEM, or DURATA_ETOOBIG at b's
+ * cap (b may then hold part of it). */
+DURATA_MUST_CHECK int dt_df_append_url(struct dt_buf *b, const struct dt_df_urls *u, size_t i);
 /* Appends s percent-encoded: every byte but RFC 3986's unreserved
  * characters (and '/' when keep_slash) as %XX. 0, DURATA_ENOMEM or
  * DURATA_ETOOBIG. */
@@ -60,7 +71,7 @@ const char *dt_df_request_key(const struct dt_http_req *req);
 
 /* The 202 check-status response of spec 1.14 for instance id: body with
  * the management URLs, Location = statusQueryGetUri, Retry-After: 10;
- * hub_from_query as for dt_df_append_url. */
+ * hub_from_query as for dt_df_urls_init. */
 DURATA_MUST_CHECK int dt_df_accepted(const struct dt_http_req *req, struct dt_http_resp *resp,
                                      const char *id, bool hub_from_query);
 /* The URL the request was made to (base_url + encoded path + query), for

@@ -116,20 +116,44 @@ append_common_query(struct dt_buf *b, const struct dt_http_req *req, bool hub_fr
 }
 
 int
-dt_df_append_url(struct dt_buf *b, const struct dt_http_req *req, const char *id, size_t i,
-                 bool hub_from_query)
+dt_df_urls_init(struct dt_df_urls *u, const struct dt_http_req *req, const char *id,
+                bool hub_from_query)
 {
     int rc;
 
-    if (i >= DT_DF_URL_COUNT || !id)
+    dt_buf_init(&u->instance, DF_URL_MAX);
+    dt_buf_init(&u->query, DF_URL_MAX);
+    if (!id)
         return DURATA_EINVAL;
-    if ((rc = dt_buf_appends(b, req->base_url ? req->base_url : "")) < 0 ||
-        (rc = dt_buf_appends(b, DT_DF_BASE "/instances/")) < 0 ||
-        (rc = dt_df_append_encoded(b, id, false)) < 0 ||
-        (rc = dt_buf_appends(b, df_urls[i].suffix)) < 0 || (rc = dt_buf_appends(b, "?")) < 0 ||
+    if ((rc = dt_buf_appends(&u->instance, req->base_url ? req->base_url : "")) < 0 ||
+        (rc = dt_buf_appends(&u->instance, DT_DF_BASE "/instances/")) < 0 ||
+        (rc = dt_df_append_encoded(&u->instance, id, false)) < 0 ||
+        (rc = append_common_query(&u->query, req, hub_from_query)) < 0) {
+        dt_df_urls_release(u);
+        return rc;
+    }
+    return 0;
+}
+
+void
+dt_df_urls_release(struct dt_df_urls *u)
+{
+    dt_buf_release(&u->instance);
+    dt_buf_release(&u->query);
+}
+
+int
+dt_df_append_url(struct dt_buf *b, const struct dt_df_urls *u, size_t i)
+{
+    int rc;
+
+    if (i >= DT_DF_URL_COUNT)
+        return DURATA_EINVAL;
+    if ((rc = dt_buf_append(b, u->instance.data, u->instance.len)) < 0 ||
+        (rc = dt_buf_appends(b, df_urls[i].suffix)) < 0 || (rc = dt_buf_append(b, "?", 1)) < 0 ||
         (rc = dt_buf_appends(b, df_urls[i].head)) < 0)
         return rc;
-    return append_common_query(b, req, hub_from_query);
+    return dt_buf_append(b, u->query.data, u->query.len);
 }
 
 char *
@@ -164,22 +188,29 @@ static json_t *
 check_status_body(const struct dt_http_req *req, const char *id, bool hub_from_query)
 {
     json_t *o = json_object();
+    struct dt_df_urls u;
     struct dt_buf b;
 
-    dt_buf_init(&b, DF_URL_MAX);
-    if (!o || json_object_set_new(o, "id", dt_df_string(id)) != 0)
+    dt_buf_init(&b, 2 * DF_URL_MAX);
+    if (!o || dt_df_urls_init(&u, req, id, hub_from_query) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (json_object_set_new(o, "id", dt_df_string(id)) != 0)
         goto out_free;
     for (size_t i = 0; i < DT_DF_URL_COUNT; i++) {
         dt_buf_reset(&b);
-        if (dt_df_append_url(&b, req, id, i, hub_from_query) < 0 ||
+        if (dt_df_append_url(&b, &u, i) < 0 ||
             json_object_set_new(o, dt_df_url_field(i), json_stringn(b.data, b.len)) != 0)
             goto out_free;
     }
     dt_buf_release(&b);
+    dt_df_urls_release(&u);
     return o;
 
 out_free:
     dt_buf_release(&b);
+    dt_df_urls_release(&u);
     json_decref(o);
     return NULL;
 }

@@ -186,8 +186,12 @@ static int
 accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
               const char *status_url)
 {
-    int rc = dt_buf_appends(b, "{\"status\":\"accepted\",\"job_id\":");
+    struct dt_df_urls u;
+    int rc = dt_df_urls_init(&u, req, id, false);
 
+    if (rc < 0)
+        return rc;
+    rc = dt_buf_appends(b, "{\"status\":\"accepted\",\"job_id\":");
     if (rc == 0 && (rc = dt_json_append_str(b, id)) == 0 &&
         (rc = dt_buf_appends(b, ",\"status_url\":\"")) == 0 &&
         (rc = dt_buf_appends(b, status_url)) == 0)
@@ -199,10 +203,11 @@ accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
             (rc = dt_buf_appends(b, dt_df_url_field(i))) == 0)
             rc = dt_buf_appends(b, "\":\"");
         if (rc == 0)
-            rc = dt_df_append_url(b, req, id, i, false);
+            rc = dt_df_append_url(b, &u, i);
         if (rc == 0)
             rc = dt_buf_append(b, "\"", 1);
     }
+    dt_df_urls_release(&u);
     return rc == 0 ? dt_buf_append(b, "}", 1) : rc;
 }
 
