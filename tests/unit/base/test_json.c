@@ -520,6 +520,43 @@ test_append_str_matches_jansson(void **state)
         free(want);
         json_decref(v);
     }
+    /* One byte that needs care at every place of a 20-byte plain text
+     * (the scan goes 8 bytes at a time). */
+    static const char *const special[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9"};
+    for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
+        for (size_t at = 0; at < 20; at++) {
+            char t[32];
+            memset(t, 'p', 20);
+            t[20] = '\0';
+            memcpy(t + at, special[k], strlen(special[k]));
+            t[at + strlen(special[k]) > 20 ? at + strlen(special[k]) : 20] = '\0';
+            json_t *v = json_string(t);
+            char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            dt_buf_init(&b, 4096);
+            assert_int_equal(dt_json_append_utf8(&b, t), 0);
+            assert_int_equal(dt_buf_append(&b, "", 1), 0);
+            assert_string_equal(b.data, want);
+            dt_buf_release(&b);
+            free(want);
+            json_decref(v);
+        }
+    }
+    /* Every ASCII byte, each control character among plain runs. */
+    char all[2 * 127 + 1];
+    for (int c = 1; c < 128; c++) {
+        all[2 * (c - 1)] = (char)c;
+        all[2 * (c - 1) + 1] = 'a';
+    }
+    all[2 * 127] = '\0';
+    json_t *v = json_string(all);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    dt_buf_init(&b, 4096);
+    assert_int_equal(dt_json_append_utf8(&b, all), 0);
+    assert_int_equal(dt_buf_append(&b, "", 1), 0);
+    assert_string_equal(b.data, want);
+    dt_buf_release(&b);
+    free(want);
+    json_decref(v);
     dt_buf_init(&b, 4096);
     assert_int_equal(dt_json_append_str(&b, NULL), 0);
     assert_int_equal(b.len, 4);
