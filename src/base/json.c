@@ -358,6 +358,46 @@ dt_json_check(const char *text, size_t max_bytes)
     return json_scan((const unsigned char *)text);
 }
 
+/* Copies the JSON text at t without the whitespace between tokens into
+ * out (NULL: only counts); the bytes it takes. */
+static size_t
+compact_copy(const char *t, char *out)
+{
+    bool in_string = false;
+    size_t n = 0;
+
+    for (; *t; t++) {
+        if (!in_string && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r'))
+            continue;
+        if (out)
+            out[n] = *t;
+        n++;
+        if (in_string && *t == '\\' && t[1]) {
+            if (out)
+                out[n] = t[1];
+            n++;
+            t++;
+        } else if (*t == '"') {
+            in_string = !in_string;
+        }
+    }
+    return n;
+}
+
+int
+dt_json_append_compact(struct dt_buf *b, const char *text)
+{
+    char *out;
+    int rc;
+
+    if (!strpbrk(text, " \t\n\r"))
+        return dt_buf_appends(b, text);
+    if ((rc = dt_buf_extend(b, compact_copy(text, NULL), &out)) != 0)
+        return rc;
+    compact_copy(text, out);
+    return 0;
+}
+
 char *
 dt_json_text(const json_t *v)
 {

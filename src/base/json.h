@@ -45,6 +45,12 @@ DURATA_MUST_CHECK int dt_json_member(const char *text, const char *key, struct d
 DURATA_MUST_CHECK int dt_json_members(const char *text, const char *const *keys, size_t n,
                                       struct dt_json_span *out);
 
+/* Appends text, one JSON value that dt_json_check accepts, without the
+ * whitespace between its tokens (what a compact dump of it would hold,
+ * but for numbers and escapes, written as they are). 0, DURATA_ENOMEM or
+ * DURATA_ETOOBIG at b's cap (b unchanged). */
+DURATA_MUST_CHECK int dt_json_append_compact(struct dt_buf *b, const char *text);
+
 /* Compact text of v (malloc'd; NULL on OOM). Accepts any value type. */
 char *dt_json_text(const json_t *v);
 

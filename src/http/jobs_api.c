@@ -29,7 +29,8 @@
  * are not echoed); they and status_url carry the request's key as `code`
  * when it came in `code` or x-functions-key.
  *
- * GET /api/jobs/{id} builds its view with jansson (job_view). The 202 of a
+ * GET /api/jobs/{id} and the list write their views as text (append_job_view)
+ * from the stored texts, which are spliced in when they are JSON. The 202 of a
  * submission is written as text (accepted_body): every value in it is
  * text the server made or checked.
  *
@@ -68,13 +69,13 @@
  */
 #include "http/df.h"
 #include "http/http.h"
+#include "http/job_view.h"
 #include "http/openapi.h"
 
 #include "base/buf.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "base/time.h"
 #include "workers/jobs.h"
 
 #include <errno.h>
@@ -235,94 +236,12 @@ jobs_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id
 
 /* ------------------------------------------------------------ job view */
 
-static const char *
-job_status_name(enum durata_status s)
-{
-    switch (s) {
-    case DURATA_PENDING:
-        return "pending";
-    case DURATA_RUNNING:
-    case DURATA_CONTINUED_AS_NEW:
-        return "running";
-    case DURATA_COMPLETED:
-        return "completed";
-    case DURATA_FAILED:
-        return "failed";
-    case DURATA_CANCELED:
-    case DURATA_TERMINATED:
-        return "cancelled";
-    case DURATA_SUSPENDED:
-        return "suspended";
-    }
-    return "unknown";
-}
-
 /* A JSON string of s (null for NULL); bytes of text that is not UTF-8
  * (ids and handler messages may be anything) become '?'. NULL on OOM. */
 static json_t *
 safe_str(const char *s)
 {
     return s ? dt_df_string(s) : json_null();
-}
-
-/* A stored JSON text as a value (null for NULL; a string when it is not
- * JSON). NULL only on OOM. */
-static json_t *
-stored_value(const char *text)
-{
-    json_t *v;
-
-    if (!text)
-        return json_null();
-    v = dt_json_parse(text);
-    return v ? v : safe_str(text);
-}
-
-/* "error" of the job view: the failure, or why it was cancelled. */
-static json_t *
-job_error(const struct durata_instance *inst)
-{
-    const struct durata_failure *f = inst->failure;
-    json_t *reason;
-
-    if (inst->status == DURATA_FAILED)
-        return json_pack("{s:o, s:o, s:o}", "type", safe_str(f ? f->error_type : "Failed"),
-                         "message", safe_str(f ? f->message : NULL), "details",
-                         safe_str(f ? f->details : NULL));
-    if (inst->status != DURATA_TERMINATED && inst->status != DURATA_CANCELED)
-        return json_null();
-    reason = stored_value(inst->output);
-    if (!json_is_string(reason)) {
-        json_decref(reason);
-        reason = json_string("the job was cancelled");
-    }
-    return json_pack("{s:s, s:o}", "type", "Cancelled", "message", reason);
-}
-
-/* The job view of GET /api/jobs/{id}; NULL on OOM. */
-static json_t *
-job_view(const struct durata_instance *inst)
-{
-    char created[DT_TIME_TEXT_MAX], updated[DT_TIME_TEXT_MAX];
-    json_t *input = dt_json_parse(inst->input);
-    json_t *custom = stored_value(inst->custom_status);
-    json_t *attempt = json_object_get(custom, "attempt");
-    json_t *jt = json_object_get(input, "job_type"), *cid = json_object_get(input, "customer_id");
-    json_t *view;
-
-    dt_time_format_s(inst->created_ms, created, sizeof(created));
-    dt_time_format_s(inst->updated_ms, updated, sizeof(updated));
-    view = json_pack("{s:o, s:O?, s:O?, s:s, s:O?, s:o?, s:o?, s:I, s:s, s:s}", "job_id",
-                     safe_str(inst->id), "job_type", json_is_string(jt) ? jt : NULL, "customer_id",
-                     json_is_string(cid) ? cid : NULL, "status", job_status_name(inst->status),
-                     "custom_status", custom, "result",
-                     inst->status == DURATA_COMPLETED ? stored_value(inst->output) : json_null(),
-                     "error", job_error(inst), "attempts",
-                     (json_int_t)(json_is_integer(attempt) ? json_integer_value(attempt) : 0),
-                     "created_at", created, "updated_at", updated);
-    json_decref(custom);
-    json_decref(input);
-    return view;
 }
 
 static bool
@@ -364,13 +283,16 @@ static int
 jobs_get(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
 {
     struct durata_instance *inst;
-    json_t *view;
+    struct dt_buf b;
     int rc;
 
     if (!load_job(app, req, resp, &inst, &rc))
         return rc;
-    view = job_view(inst);
-    rc = view ? dt_http_json(resp, 200, view) : DURATA_ENOMEM;
+    dt_buf_init(&b, 0);
+    rc = dt_job_view_append(&b, inst);
+    if (rc == 0)
+        rc = dt_http_take_buf(resp, 200, NULL, &b);
+    dt_buf_release(&b);
     durata_instance_free(inst);
     return rc;
 }
@@ -1152,21 +1074,28 @@ cursor_after(struct dt_app *app, const struct jobs_list *l, const char *from, si
     return rc;
 }
 
+/* The views of a list's jobs, comma-separated, and how many. */
+struct job_views {
+    struct dt_buf text;
+    size_t count;
+};
+
 /* Appends the views of one page's matching rows to jobs, until limit.
  * *stop_at: rows consumed when the limit was reached mid-page, else 0. */
 static int
-list_page(const struct jobs_list *l, const struct durata_page *page, json_t *jobs, size_t *stop_at)
+list_page(const struct jobs_list *l, const struct durata_page *page, struct job_views *jobs,
+          size_t *stop_at)
 {
-    size_t i;
-    json_t *v;
+    int rc;
 
     *stop_at = 0;
-    for (i = 0; i < page->count; i++) {
+    for (size_t i = 0; i < page->count; i++) {
         if (!job_matches(l, page->items[i]))
             continue;
-        if (!(v = job_view(page->items[i])) || json_array_append_new(jobs, v) < 0)
-            return DURATA_ENOMEM;
-        if (json_array_size(jobs) == l->limit) {
+        if ((jobs->count && (rc = dt_buf_append(&jobs->text, ",", 1)) < 0) ||
+            (rc = dt_job_view_append(&jobs->text, page->items[i])) < 0)
+            return rc;
+        if (++jobs->count == l->limit) {
             *stop_at = i + 1 < page->count ? i + 1 : 0;
             break;
         }
@@ -1176,7 +1105,7 @@ list_page(const struct jobs_list *l, const struct durata_page *page, json_t *job
 
 /* Fills jobs (at most l->limit) and the next cursor (NULL at the end). */
 static int
-list_collect(struct dt_app *app, const struct jobs_list *l, json_t *jobs, char **next)
+list_collect(struct dt_app *app, const struct jobs_list *l, struct job_views *jobs, char **next)
 {
     bool filtering = l->job_type || l->customer_id;
     char *cur = l->cursor ? strdup(l->cursor) : NULL;
@@ -1188,7 +1117,7 @@ list_collect(struct dt_app *app, const struct jobs_list *l, json_t *jobs, char *
     if (l->cursor && !cur)
         return DURATA_ENOMEM;
     for (round = 0; round < JOBS_LIST_MAX_ROUNDS; round++) {
-        need = l->limit - json_array_size(jobs);
+        need = l->limit - jobs->count;
         rc = durata_query(app->hub, &l->f,
                           filtering && need < JOBS_LIST_MIN_BATCH ? JOBS_LIST_MIN_BATCH : need, cur,
                           &page);
@@ -1208,7 +1137,7 @@ list_collect(struct dt_app *app, const struct jobs_list *l, json_t *jobs, char *
         }
         durata_page_free(page);
         page = NULL;
-        if (!cur || json_array_size(jobs) == l->limit)
+        if (!cur || jobs->count == l->limit)
             break;
     }
     if (rc == 0 && !*next && cur) {
@@ -1225,18 +1154,21 @@ jobs_list(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp
 {
     struct job_problems p = {.fields = json_array()};
     struct jobs_list l = {0};
-    json_t *jobs = json_array();
+    struct job_views jobs = {.count = 0};
+    struct dt_buf b;
     char *next = NULL;
     int rc = DURATA_ENOMEM;
 
-    if (!p.fields || !jobs)
+    dt_buf_init(&jobs.text, 0);
+    dt_buf_init(&b, 0);
+    if (!p.fields)
         goto out_free;
     parse_list_query(req, &l, &p);
     if (json_array_size(p.fields) > 0) {
         rc = p.oom ? DURATA_ENOMEM : problems_resp(resp, &p, "query");
         goto out_free;
     }
-    rc = list_collect(app, &l, jobs, &next);
+    rc = list_collect(app, &l, &jobs, &next);
     if (rc == DURATA_EINVAL) {
         rc = dt_http_error(resp, 422, "validation_failed",
                            "invalid cursor: pass back a next_cursor this API returned", "cursor");
@@ -1246,10 +1178,15 @@ jobs_list(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp
         rc = dt_http_error_from(resp, rc, NULL);
         goto out_free;
     }
-    rc = dt_http_json(resp, 200, json_pack("{s:O, s:s?}", "jobs", jobs, "next_cursor", next));
+    if ((rc = dt_buf_appends(&b, "{\"jobs\":[")) == 0 &&
+        (rc = dt_buf_append(&b, jobs.text.data ? jobs.text.data : "", jobs.text.len)) == 0 &&
+        (rc = dt_buf_appends(&b, "],\"next_cursor\":")) == 0 &&
+        (rc = dt_json_append_str(&b, next)) == 0 && (rc = dt_buf_append(&b, "}", 1)) == 0)
+        rc = dt_http_take_buf(resp, 200, NULL, &b);
 out_free:
     free(next);
-    json_decref(jobs);
+    dt_buf_release(&b);
+    dt_buf_release(&jobs.text);
     json_decref(p.fields);
     return rc;
 }
