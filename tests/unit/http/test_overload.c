@@ -349,6 +349,18 @@ requests_counted(struct fixture *f, const char *route, int code)
 
 /* ------------------------------------------------------------ the queue */
 
+/* 503s counted for /hold requests: under no route when refused before the
+ * body was read, under /hold when the queue filled up while it came in
+ * (pool_push decides). */
+static long
+queue_refusals(struct fixture *f)
+{
+    long unrouted = requests_counted(f, "unmatched", 503);
+    long routed = requests_counted(f, "/hold", 503);
+
+    return (unrouted > 0 ? unrouted : 0) + (routed > 0 ? routed : 0);
+}
+
 #define WORKERS 2
 #define QUEUED 2
 #define BURST 8
@@ -382,7 +394,7 @@ test_writes_over_the_queue_bound_get_503_then_the_server_recovers(void **state)
     }
     assert_int_equal(refused, BURST - QUEUED);
     /* Counted like any other answer, before the client had it. */
-    assert_int_equal(requests_counted(f, "unmatched", 503), BURST - QUEUED);
+    assert_int_equal(queue_refusals(f), BURST - QUEUED);
     gate_open();
     for (int i = 0; i < WORKERS; i++) {
         pthread_join(held[i].t, NULL);
@@ -400,7 +412,7 @@ test_writes_over_the_queue_bound_get_503_then_the_server_recovers(void **state)
     assert_healthy(f);
     for (int i = 0; i < 3 * (WORKERS + QUEUED); i++)
         post(f, "/body", 10, false, 200);
-    assert_int_equal(requests_counted(f, "unmatched", 503), BURST - QUEUED);
+    assert_int_equal(queue_refusals(f), BURST - QUEUED);
 }
 
 /* ------------------------------------------------------------ the budget */
