@@ -513,20 +513,12 @@ ctx_release(struct step_ctx *s)
 static int
 lend_extra(struct step_ctx *s, struct dt_msg *m)
 {
-    struct dt_msg_list *l = &s->inbox;
     if (!m || m->id != 0)
         return DURATA_EINVAL;
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        struct dt_msg **items = realloc(l->items, cap * sizeof(*items));
-        if (!items)
-            return DURATA_ENOMEM;
-        l->items = items;
-        l->cap = cap;
-    }
-    l->items[l->count++] = m;
-    s->n_lent++;
-    return 0;
+    int rc = dt_msg_list_push(&s->inbox, m);
+    if (rc == 0)
+        s->n_lent++;
+    return rc;
 }
 
 void

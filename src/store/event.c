@@ -199,18 +199,26 @@ dt_msg_free(struct dt_msg *m)
 }
 
 int
-dt_msg_list_push_take(struct dt_msg_list *l, struct dt_msg *m)
+dt_msg_list_push(struct dt_msg_list *l, struct dt_msg *m)
 {
     void **items = (void **)l->items;
 
+    if (!grow(&items, l->count, &l->cap))
+        return DURATA_ENOMEM;
+    l->items = (struct dt_msg **)items;
+    l->items[l->count++] = m;
+    return 0;
+}
+
+int
+dt_msg_list_push_take(struct dt_msg_list *l, struct dt_msg *m)
+{
     if (!m)
         return DURATA_ENOMEM;
-    if (!grow(&items, l->count, &l->cap)) {
+    if (dt_msg_list_push(l, m) < 0) {
         dt_msg_free(m);
         return DURATA_ENOMEM;
     }
-    l->items = (struct dt_msg **)items;
-    l->items[l->count++] = m;
     return 0;
 }
 

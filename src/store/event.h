@@ -131,6 +131,9 @@ struct dt_msg_list {
 };
 
 DURATA_MUST_CHECK int dt_msg_list_push_take(struct dt_msg_list *l, struct dt_msg *m);
+/* Appends m (non-NULL) without taking it: on DURATA_ENOMEM m is still the
+ * caller's, and releasing l frees it unless the caller takes it out. */
+DURATA_MUST_CHECK int dt_msg_list_push(struct dt_msg_list *l, struct dt_msg *m);
 void dt_msg_list_release(struct dt_msg_list *l);
 
 /* An activity task (one scheduled TaskScheduled awaiting its result). */

@@ -477,6 +477,23 @@ test_quote_escapes(void **state)
     free(q);
 }
 
+/* dt_json_append_utf8 writes t (UTF-8) as jansson's compact dump does. */
+static void
+assert_literal_as_jansson(const char *t)
+{
+    json_t *v = json_string(t);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    struct dt_buf b;
+
+    dt_buf_init(&b, 4096);
+    assert_int_equal(dt_json_append_utf8(&b, t), 0);
+    assert_int_equal(dt_buf_append(&b, "", 1), 0);
+    assert_string_equal(b.data, want);
+    dt_buf_release(&b);
+    free(want);
+    json_decref(v);
+}
+
 /* dt_json_append_str writes what jansson's compact dump of the same string
  * writes, byte for byte, and the lossy form for text that is not UTF-8;
  * dt_json_append_utf8 refuses that text. */
@@ -530,15 +547,7 @@ test_append_str_matches_jansson(void **state)
             t[20] = '\0';
             memcpy(t + at, special[k], strlen(special[k]));
             t[at + strlen(special[k]) > 20 ? at + strlen(special[k]) : 20] = '\0';
-            json_t *v = json_string(t);
-            char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            dt_buf_init(&b, 4096);
-            assert_int_equal(dt_json_append_utf8(&b, t), 0);
-            assert_int_equal(dt_buf_append(&b, "", 1), 0);
-            assert_string_equal(b.data, want);
-            dt_buf_release(&b);
-            free(want);
-            json_decref(v);
+            assert_literal_as_jansson(t);
         }
     }
     /* Every ASCII byte, each control character among plain runs. */
@@ -548,15 +557,7 @@ test_append_str_matches_jansson(void **state)
         all[2 * (c - 1) + 1] = 'a';
     }
     all[2 * 127] = '\0';
-    json_t *v = json_string(all);
-    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    dt_buf_init(&b, 4096);
-    assert_int_equal(dt_json_append_utf8(&b, all), 0);
-    assert_int_equal(dt_buf_append(&b, "", 1), 0);
-    assert_string_equal(b.data, want);
-    dt_buf_release(&b);
-    free(want);
-    json_decref(v);
+    assert_literal_as_jansson(all);
     dt_buf_init(&b, 4096);
     assert_int_equal(dt_json_append_str(&b, NULL), 0);
     assert_int_equal(b.len, 4);
