@@ -398,6 +398,39 @@ dt_json_append_compact(struct dt_buf *b, const char *text)
     return 0;
 }
 
+bool
+dt_json_is_value(const char *text)
+{
+    json_t *v;
+
+    if (dt_json_check(text, 0) == 0)
+        return true;
+    v = dt_json_parse(text);
+    json_decref(v);
+    return v != NULL;
+}
+
+int
+dt_json_append_stored(struct dt_buf *b, const char *text)
+{
+    json_t *v;
+    char *dump;
+    int rc;
+
+    if (!text)
+        return dt_buf_append(b, "null", 4);
+    if (dt_json_check(text, 0) == 0)
+        return dt_json_append_compact(b, text);
+    if (!(v = dt_json_parse(text)))
+        return dt_json_append_str(b, text);
+    /* JSON nested deeper than dt_json_check takes: as jansson writes it. */
+    dump = dt_json_text(v);
+    json_decref(v);
+    rc = dump ? dt_buf_appends(b, dump) : DURATA_ENOMEM;
+    free(dump);
+    return rc;
+}
+
 char *
 dt_json_text(const json_t *v)
 {

@@ -51,6 +51,14 @@ DURATA_MUST_CHECK int dt_json_members(const char *text, const char *const *keys,
  * DURATA_ETOOBIG at b's cap (b unchanged). */
 DURATA_MUST_CHECK int dt_json_append_compact(struct dt_buf *b, const char *text);
 
+/* Whether text (non-NULL) is one JSON value that jansson reads: one
+ * dt_json_check takes, or one nested deeper than it allows. */
+bool dt_json_is_value(const char *text);
+/* Appends a stored text as a value: null for NULL, the value when it is
+ * JSON (without whitespace between tokens), else a string of the text
+ * (as dt_json_append_str). 0, DURATA_ENOMEM or DURATA_ETOOBIG. */
+DURATA_MUST_CHECK int dt_json_append_stored(struct dt_buf *b, const char *text);
+
 /* Compact text of v (malloc'd; NULL on OOM). Accepts any value type. */
 char *dt_json_text(const json_t *v);
 

@@ -90,9 +90,14 @@ json_t *dt_df_string(const char *s);
 /* A stored JSON text as a value: NULL -> null; text that is not JSON ->
  * a JSON string of it (spec 1.2). NULL only on out of memory. */
 json_t *dt_df_value(const char *text);
-/* The status payload of spec 1.2 (without historyEvents); input is null
- * when show_input is false. NULL on out of memory. */
-json_t *dt_df_status_json(const struct durata_instance *inst, bool show_input);
+/* Appends the status payload of spec 1.2 as text: name, instanceId,
+ * runtimeStatus, input (null when show_input is false), customStatus,
+ * output (a failed instance's failure as "Type: message" when it has no
+ * output), createdTime, lastUpdatedTime, version (when set), then
+ * historyEvents when history is not NULL. Stored texts are spliced in as
+ * dt_json_append_stored writes them. 0, DURATA_ENOMEM or DURATA_ETOOBIG. */
+DURATA_MUST_CHECK int dt_df_status_append(struct dt_buf *b, const struct durata_instance *inst,
+                                          bool show_input, const json_t *history);
 /* Fills resp with the status payload of inst and status code `status`. */
 DURATA_MUST_CHECK int dt_df_status_resp(struct dt_http_resp *resp, int status,
                                         const struct durata_instance *inst, bool show_input);

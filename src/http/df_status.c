@@ -17,6 +17,7 @@
  */
 #include "http/df.h"
 
+#include "base/json.h"
 #include "base/log.h"
 #include "base/time.h"
 
@@ -63,95 +64,98 @@ dt_df_value(const char *text)
     return dt_df_string(text);
 }
 
-static int
-put_time(json_t *o, const char *key, int64_t ms)
-{
-    char text[DT_TIME_TEXT_MAX];
-
-    dt_time_format_s(ms, text, sizeof(text));
-    return json_object_set_new(o, key, json_string(text));
-}
-
 /* DF shows a failed instance's failure as text in `output`. */
-static json_t *
-output_value(const struct durata_instance *inst)
+static int
+append_output(struct dt_buf *b, const struct durata_instance *inst)
 {
     const struct durata_failure *f = inst->failure;
-    char *text;
-    json_t *v;
-    int n;
+    struct dt_buf text;
+    int rc;
 
     if (inst->output || !f)
-        return dt_df_value(inst->output);
-    n = snprintf(NULL, 0, "%s: %s", f->error_type ? f->error_type : "Error",
-                 f->message ? f->message : "");
-    if (n < 0 || !(text = malloc((size_t)n + 1)))
-        return NULL;
-    snprintf(text, (size_t)n + 1, "%s: %s", f->error_type ? f->error_type : "Error",
-             f->message ? f->message : "");
-    v = dt_df_string(text);
-    free(text);
-    return v;
+        return dt_json_append_stored(b, inst->output);
+    dt_buf_init(&text, 0);
+    rc = dt_buf_appendf(&text, "%s: %s", f->error_type ? f->error_type : "Error",
+                        f->message ? f->message : "");
+    if (rc == 0)
+        rc = dt_json_append_str(b, text.data);
+    dt_buf_release(&text);
+    return rc;
 }
 
-json_t *
-dt_df_status_json(const struct durata_instance *inst, bool show_input)
+int
+dt_df_status_append(struct dt_buf *b, const struct durata_instance *inst, bool show_input,
+                    const json_t *history)
 {
-    json_t *o = json_object();
-    int bad = !o;
+    char created[DT_TIME_TEXT_MAX], updated[DT_TIME_TEXT_MAX];
+    char *events;
+    int rc;
 
-    if (bad)
-        return NULL;
-    bad |= json_object_set_new(o, "name", dt_df_string(inst->name));
-    bad |= json_object_set_new(o, "instanceId", dt_df_string(inst->id));
-    bad |= json_object_set_new(o, "runtimeStatus", json_string(durata_status_name(inst->status)));
-    bad |= json_object_set_new(o, "input", show_input ? dt_df_value(inst->input) : json_null());
-    bad |= json_object_set_new(o, "customStatus", dt_df_value(inst->custom_status));
-    bad |= json_object_set_new(o, "output", output_value(inst));
-    bad |= put_time(o, "createdTime", inst->created_ms);
-    bad |= put_time(o, "lastUpdatedTime", inst->updated_ms);
-    if (inst->version)
-        bad |= json_object_set_new(o, "version", dt_df_string(inst->version));
-    if (bad) {
-        json_decref(o);
-        return NULL;
+    dt_time_format_s(inst->created_ms, created, sizeof(created));
+    dt_time_format_s(inst->updated_ms, updated, sizeof(updated));
+    if ((rc = dt_buf_appends(b, "{\"name\":")) < 0 ||
+        (rc = dt_json_append_str(b, inst->name)) < 0 ||
+        (rc = dt_buf_appends(b, ",\"instanceId\":")) < 0 ||
+        (rc = dt_json_append_str(b, inst->id)) < 0 ||
+        (rc = dt_buf_appendf(
+             b, ",\"runtimeStatus\":\"%s\",\"input\":", durata_status_name(inst->status))) < 0 ||
+        (rc = dt_json_append_stored(b, show_input ? inst->input : NULL)) < 0 ||
+        (rc = dt_buf_appends(b, ",\"customStatus\":")) < 0 ||
+        (rc = dt_json_append_stored(b, inst->custom_status)) < 0 ||
+        (rc = dt_buf_appends(b, ",\"output\":")) < 0 || (rc = append_output(b, inst)) < 0 ||
+        (rc = dt_buf_appendf(b, ",\"createdTime\":\"%s\",\"lastUpdatedTime\":\"%s\"", created,
+                             updated)) < 0)
+        return rc;
+    if (inst->version && ((rc = dt_buf_appends(b, ",\"version\":")) < 0 ||
+                          (rc = dt_json_append_str(b, inst->version)) < 0))
+        return rc;
+    if (history) {
+        if (!(events = dt_json_text(history)))
+            return DURATA_ENOMEM;
+        if ((rc = dt_buf_appends(b, ",\"historyEvents\":")) == 0)
+            rc = dt_buf_appends(b, events);
+        free(events);
+        if (rc < 0)
+            return rc;
     }
-    return o;
+    return dt_buf_append(b, "}", 1);
 }
 
 int
 dt_df_status_resp(struct dt_http_resp *resp, int status, const struct durata_instance *inst,
                   bool show_input)
 {
-    json_t *o = dt_df_status_json(inst, show_input);
+    struct dt_buf b;
+    int rc;
 
-    if (!o)
-        return DURATA_ENOMEM;
-    return dt_http_json(resp, status, o);
+    dt_buf_init(&b, 0);
+    if ((rc = dt_df_status_append(&b, inst, show_input, NULL)) == 0)
+        rc = dt_http_take_buf(resp, status, NULL, &b);
+    dt_buf_release(&b);
+    return rc;
 }
 
 /* ------------------------------------------------------------ GET status */
 
-/* Adds historyEvents to body (not for Pending instances, as DF). */
+/* The historyEvents of inst in *out (NULL for a Pending instance: DF
+ * shows none). */
 static int
-add_history(struct dt_app *app, struct dt_http_req *req, const struct durata_instance *inst,
-            json_t *body)
+read_history(struct dt_app *app, struct dt_http_req *req, const struct durata_instance *inst,
+             json_t **out)
 {
     bool show_input = dt_http_query_bool(req, "showInput", true);
     bool show_output = dt_http_query_bool(req, "showHistoryOutput", false);
     struct durata_history *h;
-    json_t *arr;
     int rc;
 
+    *out = NULL;
     if (inst->status == DURATA_PENDING)
         return 0;
     if ((rc = durata_get_history(app->hub, inst->id, &h)) < 0)
         return rc;
-    rc = dt_df_history_json(h, show_input, show_output, &arr);
+    rc = dt_df_history_json(h, show_input, show_output, out);
     durata_history_free(h);
-    if (rc < 0)
-        return rc;
-    return json_object_set_new(body, "historyEvents", arr) == 0 ? 0 : DURATA_ENOMEM;
+    return rc;
 }
 
 /* 202 with Location (the request's own URL) and Retry-After: 5. */
@@ -185,7 +189,8 @@ int
 dt_df_get_status(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *resp)
 {
     struct durata_instance *inst = NULL;
-    json_t *body = NULL;
+    json_t *history = NULL;
+    struct dt_buf b;
     int rc, status;
 
     if (!dt_df_id_ok(req, resp, &rc))
@@ -193,19 +198,21 @@ dt_df_get_status(struct dt_app *app, struct dt_http_req *req, struct dt_http_res
     rc = durata_get_status(app->hub, req->params[0], &inst);
     if (rc < 0)
         return dt_http_error_from(resp, rc, rc == DURATA_ENOTFOUND ? "no such instance" : NULL);
-    rc = DURATA_ENOMEM;
-    if (!(body = dt_df_status_json(inst, dt_http_query_bool(req, "showInput", true))))
-        goto out;
     if (dt_http_query_bool(req, "showHistory", false) &&
-        (rc = add_history(app, req, inst, body)) < 0) {
-        json_decref(body);
+        (rc = read_history(app, req, inst, &history)) < 0) {
         rc = dt_http_error_from(resp, rc, rc == DURATA_ENOTFOUND ? "no such instance" : NULL);
         goto out;
     }
     status = status_code(req, inst);
-    if ((rc = dt_http_json(resp, status, body)) == 0 && status == 202)
+    dt_buf_init(&b, 0);
+    rc = dt_df_status_append(&b, inst, dt_http_query_bool(req, "showInput", true), history);
+    if (rc == 0)
+        rc = dt_http_take_buf(resp, status, NULL, &b);
+    dt_buf_release(&b);
+    if (rc == 0 && status == 202)
         rc = running_headers(req, resp);
 out:
+    json_decref(history);
     durata_instance_free(inst);
     return rc;
 }
@@ -291,22 +298,22 @@ top_param(const struct dt_http_req *req)
 
 /* ------------------------------------------------------------ list */
 
+/* The list's body: a JSON array of the page's status payloads. */
 static int
-list_body(const struct durata_page *p, bool show_input, json_t **out)
+list_body(const struct durata_page *p, bool show_input, struct dt_http_resp *resp)
 {
-    json_t *arr = json_array();
+    struct dt_buf b;
+    int rc;
 
-    if (!arr)
-        return DURATA_ENOMEM;
-    for (size_t i = 0; i < p->count; i++) {
-        json_t *o = dt_df_status_json(p->items[i], show_input);
-        if (!o || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            return DURATA_ENOMEM;
-        }
-    }
-    *out = arr;
-    return 0;
+    dt_buf_init(&b, 0);
+    rc = dt_buf_append(&b, "[", 1);
+    for (size_t i = 0; i < p->count && rc == 0; i++)
+        if (!i || (rc = dt_buf_append(&b, ",", 1)) == 0)
+            rc = dt_df_status_append(&b, p->items[i], show_input, NULL);
+    if (rc == 0 && (rc = dt_buf_append(&b, "]", 1)) == 0)
+        rc = dt_http_take_buf(resp, 200, NULL, &b);
+    dt_buf_release(&b);
+    return rc;
 }
 
 int
@@ -315,7 +322,6 @@ dt_df_list(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *res
     struct durata_filter f = {0};
     struct durata_page *page;
     const char *token = dt_http_header(req, "x-ms-continuation-token");
-    json_t *body;
     int rc;
 
     while (token && isspace((unsigned char)*token))
@@ -335,9 +341,7 @@ dt_df_list(struct dt_app *app, struct dt_http_req *req, struct dt_http_resp *res
                              "x-ms-continuation-token");
     if (rc < 0)
         return dt_http_error_from(resp, rc, NULL);
-    rc = list_body(page, dt_http_query_bool(req, "showInput", true), &body);
-    if (rc == 0)
-        rc = dt_http_json(resp, 200, body);
+    rc = list_body(page, dt_http_query_bool(req, "showInput", true), resp);
     /* The header is sent on every page, empty on the last one. libmicrohttpd
      * refuses an empty header value, so "empty" goes out as one space, which
      * HTTP parsers strip as optional whitespace (RFC 9110 5.5): clients read

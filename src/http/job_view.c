@@ -42,40 +42,6 @@ job_status_name(enum durata_status s)
     return "unknown";
 }
 
-/* Whether text is JSON that jansson reads although it nests deeper than
- * dt_json_check takes. */
-static bool
-is_deep_json(const char *text)
-{
-    json_t *v = dt_json_parse(text);
-
-    json_decref(v);
-    return v != NULL;
-}
-
-/* A stored JSON text as a value: null for NULL, the value (without
- * whitespace between tokens) when it is JSON, else a string. */
-static int
-append_stored(struct dt_buf *b, const char *text)
-{
-    json_t *v;
-    char *dump;
-    int rc;
-
-    if (!text)
-        return dt_buf_append(b, "null", 4);
-    if (dt_json_check(text, 0) == 0)
-        return dt_json_append_compact(b, text);
-    if (!(v = dt_json_parse(text)))
-        return dt_json_append_str(b, text);
-    /* JSON nested deeper than dt_json_check takes: as jansson writes it. */
-    dump = dt_json_text(v);
-    json_decref(v);
-    rc = dump ? dt_buf_appends(b, dump) : DURATA_ENOMEM;
-    free(dump);
-    return rc;
-}
-
 /* Members keys[0..n) of the object in JSON text `text`: raw[i] their
  * texts ({NULL, 0} when absent). When the plain scanner cannot read the
  * text (keys with escapes, JSON nested deeper than dt_json_check takes,
@@ -159,9 +125,9 @@ append_job_error(struct dt_buf *b, const struct durata_instance *inst)
         return rc;
     /* The reason given: a JSON string, or a text that is not JSON. */
     const char *reason = inst->output;
-    bool is_json = reason && (dt_json_check(reason, 0) == 0 || is_deep_json(reason));
+    bool is_json = reason && dt_json_is_value(reason);
     if (reason && (!is_json || reason[strspn(reason, " \t\n\r")] == '"'))
-        rc = append_stored(b, reason);
+        rc = dt_json_append_stored(b, reason);
     else
         rc = dt_buf_appends(b, "\"the job was cancelled\"");
     return rc < 0 ? rc : dt_buf_append(b, "}", 1);
@@ -189,9 +155,10 @@ dt_job_view_append(struct dt_buf *b, const struct durata_instance *inst)
     if (rc < 0 || (rc = dt_buf_appends(b, ",\"status\":\"")) < 0 ||
         (rc = dt_buf_appends(b, job_status_name(inst->status))) < 0 ||
         (rc = dt_buf_appends(b, "\",\"custom_status\":")) < 0 ||
-        (rc = append_stored(b, inst->custom_status)) < 0 ||
+        (rc = dt_json_append_stored(b, inst->custom_status)) < 0 ||
         (rc = dt_buf_appends(b, ",\"result\":")) < 0 ||
-        (rc = append_stored(b, inst->status == DURATA_COMPLETED ? inst->output : NULL)) < 0 ||
+        (rc = dt_json_append_stored(b, inst->status == DURATA_COMPLETED ? inst->output : NULL)) <
+            0 ||
         (rc = dt_buf_appends(b, ",\"error\":")) < 0 || (rc = append_job_error(b, inst)) < 0)
         return rc;
     return dt_buf_appendf(b, ",\"attempts\":%lld,\"created_at\":\"%s\",\"updated_at\":\"%s\"}",

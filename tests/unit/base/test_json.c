@@ -590,6 +590,57 @@ test_strdup_opt(void **state)
     free(s);
 }
 
+/* Stored texts as values: JSON without its whitespace between tokens
+ * (kept inside strings), anything else as a string, NULL as null; JSON
+ * deeper than dt_json_check takes as jansson writes it. */
+static void
+test_append_stored(void **state)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {NULL, "null"},
+        {"{\"a\":[1,2]}", "{\"a\":[1,2]}"},
+        {" {\n  \"a\" : [ 1 , 2.5e3 ],\t\"s\": \"x  y \\\" ,\" }\r\n",
+         "{\"a\":[1,2.5e3],\"s\":\"x  y \\\" ,\"}"},
+        {"\"just a string\"", "\"just a string\""},
+        {"not json", "\"not json\""},
+        {"{\"open\": ", "\"{\\\"open\\\": \""},
+        {"caf\xff", "\"caf?\""},
+    };
+    struct dt_buf b;
+    char deep[300];
+    size_t n = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dt_buf_init(&b, 0);
+        assert_int_equal(dt_json_append_stored(&b, cases[i].text), 0);
+        assert_string_equal(b.data, cases[i].want);
+        assert_int_equal(dt_json_is_value(cases[i].want), true);
+        dt_buf_release(&b);
+    }
+    assert_false(dt_json_is_value("not json"));
+    /* 70 levels: past dt_json_check, within jansson. */
+    for (int d = 0; d < 70; d++)
+        deep[n++] = '[';
+    deep[n++] = ' ';
+    for (int d = 0; d < 70; d++)
+        deep[n++] = ']';
+    deep[n] = '\0';
+    assert_true(dt_json_is_value(deep));
+    dt_buf_init(&b, 0);
+    assert_int_equal(dt_json_append_stored(&b, deep), 0);
+    assert_int_equal(b.len, 140);
+    assert_null(strchr(b.data, ' '));
+    dt_buf_release(&b);
+    /* Over the cap: refused, nothing appended. */
+    dt_buf_init(&b, 8);
+    assert_int_equal(dt_json_append_stored(&b, "[1, 2, 3, 4, 5]"), DURATA_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    dt_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -606,6 +657,7 @@ main(void)
         cmocka_unit_test(test_parse_and_text_round_trip),
         cmocka_unit_test(test_quote_escapes),
         cmocka_unit_test(test_append_str_matches_jansson),
+        cmocka_unit_test(test_append_stored),
         cmocka_unit_test(test_strdup_opt),
     };
 
