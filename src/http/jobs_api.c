@@ -22,17 +22,10 @@
  * with 422, or 413 "payload_too_large" when the only problem is the size.
  * The job's input is {"job_type","customer_id","payload"} (+ request_hash);
  * the answer is 202 with status "accepted", job_id, status_url and the
- * Durable Functions management URLs (id, statusQueryGetUri, ...), with
- * Location = status_url and Retry-After. The management URLs come from
- * df_api.c's builder (dt_df_append_url) with taskHub=durata and
- * connection=Storage (a submission's own taskHub/connection parameters
- * are not echoed); they and status_url carry the request's key as `code`
- * when it came in `code` or x-functions-key.
+ * Durable Functions management URLs (job_accepted.c).
  *
- * GET /api/jobs/{id} and the list write their views as text (append_job_view)
- * from the stored texts, which are spliced in when they are JSON. The 202 of a
- * submission is written as text (accepted_body): every value in it is
- * text the server made or checked.
+ * GET /api/jobs/{id} and the list write their views as text (job_view.c)
+ * from the stored texts, which are spliced in when they are JSON.
  *
  * Status mapping: Pending -> pending, Running/ContinuedAsNew -> running,
  * Completed -> completed, Failed -> failed, Terminated/Canceled ->
@@ -69,6 +62,7 @@
  */
 #include "http/df.h"
 #include "http/http.h"
+#include "http/job_accepted.h"
 #include "http/job_view.h"
 #include "http/openapi.h"
 
@@ -97,10 +91,6 @@
 #define JOBS_LIST_MAX 1000
 #define JOBS_LIST_MAX_ROUNDS 10
 #define JOBS_LIST_MIN_BATCH 100 /* rows read per round when filtering */
-#define JOBS_URL_MAX (64 * 1024)
-/* What a 202 body usually takes (ten URLs of ~150 bytes): reserved at once. */
-#define JOBS_ACCEPTED_GUESS 2048
-#define JOBS_RETRY_AFTER "2"
 
 /* ------------------------------------------------------------ state */
 
@@ -152,86 +142,6 @@ jobs_idem_lock(struct dt_jobs_api *j, const char *id)
     for (const unsigned char *p = (const unsigned char *)id; *p; p++)
         h = (h ^ *p) * 16777619u;
     return &j->idem[h % JOBS_IDEM_STRIPES];
-}
-
-/* ------------------------------------------------------------ URLs */
-
-/* The job's own URL: base_url + "/api/jobs/" + id percent-encoded, plus
- * "?code=<key>" when the request carried its key where the management URLs
- * take it from (dt_df_request_key). Like them it needs no JSON escaping.
- * NULL on out of memory. */
-static char *
-status_url(const struct dt_http_req *req, const char *id)
-{
-    const char *key = dt_df_request_key(req);
-    struct dt_buf b;
-    int rc;
-
-    dt_buf_init(&b, JOBS_URL_MAX);
-    rc = dt_buf_appends(&b, req->base_url ? req->base_url : "");
-    if (rc == 0 && (rc = dt_buf_appends(&b, "/api/jobs/")) == 0)
-        rc = dt_df_append_encoded(&b, id, false);
-    if (rc == 0 && key && (rc = dt_buf_appends(&b, "?code=")) == 0)
-        rc = dt_df_append_encoded(&b, key, false);
-    if (rc < 0) {
-        dt_buf_release(&b);
-        return NULL;
-    }
-    return dt_buf_detach(&b);
-}
-
-/* The body of the 202 answer, written straight into b (no JSON tree: it
- * is built on every submission): status, job_id, status_url, and the
- * Durable Functions check-status payload (id and the management URLs). */
-static int
-accepted_body(struct dt_buf *b, const struct dt_http_req *req, const char *id,
-              const char *status_url)
-{
-    struct dt_df_urls u;
-    int rc = dt_df_urls_init(&u, req, id, false);
-
-    if (rc < 0)
-        return rc;
-    rc = dt_buf_appends(b, "{\"status\":\"accepted\",\"job_id\":");
-    if (rc == 0 && (rc = dt_json_append_str(b, id)) == 0 &&
-        (rc = dt_buf_appends(b, ",\"status_url\":\"")) == 0 &&
-        (rc = dt_buf_appends(b, status_url)) == 0)
-        rc = dt_buf_appends(b, "\",\"id\":");
-    if (rc == 0)
-        rc = dt_json_append_str(b, id);
-    for (size_t i = 0; rc == 0 && i < DT_DF_URL_COUNT; i++) {
-        if ((rc = dt_buf_appends(b, ",\"")) == 0 &&
-            (rc = dt_buf_appends(b, dt_df_url_field(i))) == 0)
-            rc = dt_buf_appends(b, "\":\"");
-        if (rc == 0)
-            rc = dt_df_append_url(b, &u, i);
-        if (rc == 0)
-            rc = dt_buf_append(b, "\"", 1);
-    }
-    dt_df_urls_release(&u);
-    return rc == 0 ? dt_buf_append(b, "}", 1) : rc;
-}
-
-/* The 202 answer to a submission: body, Location, Retry-After. */
-static int
-jobs_accepted(struct dt_http_req *req, struct dt_http_resp *resp, const char *id, bool replayed)
-{
-    char *url = status_url(req, id);
-    struct dt_buf b;
-    int rc = DURATA_ENOMEM;
-
-    dt_buf_init(&b, (DT_DF_URL_COUNT + 2) * JOBS_URL_MAX);
-    if (url && dt_buf_reserve(&b, JOBS_ACCEPTED_GUESS) == 0 && accepted_body(&b, req, id, url) == 0)
-        rc = dt_http_take_buf(resp, 202, NULL, &b);
-    dt_buf_release(&b);
-    if (rc == 0)
-        rc = dt_http_add_header(resp, "Location", url);
-    if (rc == 0)
-        rc = dt_http_add_header(resp, "Retry-After", JOBS_RETRY_AFTER);
-    if (rc == 0 && replayed)
-        rc = dt_http_add_header(resp, "Idempotent-Replayed", "true");
-    free(url);
-    return rc;
 }
 
 /* ------------------------------------------------------------ job view */
@@ -787,7 +697,7 @@ submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_re
         return start_error(resp, rc);
     if (!inst) {
         log_job("job submitted", id, input, NULL);
-        return jobs_accepted(req, resp, id, false);
+        return dt_job_accepted(req, resp, id, false);
     }
     rc = job_has_hash(inst, hash);
     durata_instance_free(inst);
@@ -795,7 +705,7 @@ submit_idempotent(struct dt_app *app, struct dt_http_req *req, struct dt_http_re
         return dt_http_error(resp, 409, "idempotency_conflict",
                              "this Idempotency-Key was used with a different request",
                              "Idempotency-Key");
-    return jobs_accepted(req, resp, id, true);
+    return dt_job_accepted(req, resp, id, true);
 }
 
 /* The answer to a submission's start (dt_http_started_fn); arg is its
@@ -809,7 +719,7 @@ submit_answer(struct dt_http_req *req, struct dt_http_resp *resp, int rc, const 
         rc = start_error(resp, rc);
     else if (resp) {
         log_job_as("job submitted", id, note->job_type, note->customer_id, NULL);
-        rc = jobs_accepted(req, resp, id, false);
+        rc = dt_job_accepted(req, resp, id, false);
     }
     free(note);
     return rc;
