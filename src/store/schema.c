@@ -8,9 +8,10 @@
  * shared by processes are safe because it works in a write transaction.
  *
  * ---------------------------------------------------------------- format
- * Version 4 (version 1 had one history row per event; version 2 kept
+ * Version 5 (version 1 had one history row per event; version 2 kept
  * instances in a rowid table with a separate index on id; version 3 kept
- * history WITHOUT ROWID, clustered by instance). Times are int64
+ * history WITHOUT ROWID, clustered by instance; version 4 numbered tasks
+ * with AUTOINCREMENT). Times are int64
  * milliseconds since the Unix epoch (UTC); JSON values are stored as text
  * exactly as received.
  *
@@ -52,8 +53,11 @@
  *   for an instance's messages.
  *
  * tasks — activity tasks.
- *   id INTEGER PRIMARY KEY AUTOINCREMENT (never reused: a late result for a
- *   deleted task must not complete a new one), instance_id, execution_id,
+ *   id INTEGER PRIMARY KEY, never reused (a late result for a deleted task
+ *   must not complete a new one): the writer numbers tasks from blocks it
+ *   reserves in id_blocks, in the transaction that inserts them (version 4
+ *   used AUTOINCREMENT, which rewrote sqlite_sequence at every insert),
+ *   instance_id, execution_id,
  *   task_id (the TaskScheduled event id), name, input, visible_ms,
  *   deliveries, lease_owner, lease_until_ms.
  *   Invariant: while a task is leased, visible_ms = lease_until_ms. A task is
@@ -61,6 +65,10 @@
  *   lease expired), and one index on (visible_ms) serves claims and
  *   next_due without scanning running tasks. (instance_id) index for
  *   clear_tasks and purge.
+ *
+ * id_blocks — the next unreserved id of a numbering (name 'tasks'), WITHOUT
+ *   ROWID. A writer reserves [next, next + k) by raising next in the
+ *   transaction that uses the ids, so no committed id is handed out again.
  *
  * ------------------------------------------------- changing the format
  *  1. Never edit a migration that has shipped: files in the field ran it.
@@ -178,6 +186,31 @@ static const char *const migrations[DT_SCHEMA_VERSION] = {
     "DROP TABLE history;"
     "ALTER TABLE history_v4 RENAME TO history;"
     "CREATE UNIQUE INDEX history_key ON history(instance_id, seq);",
+    /* 4 -> 5: tasks numbered from reserved blocks instead of AUTOINCREMENT
+     * (whose sqlite_sequence row was rewritten at every insert); the
+     * numbering goes on above every id AUTOINCREMENT handed out. */
+    "CREATE TABLE id_blocks (name TEXT PRIMARY KEY NOT NULL, next INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "INSERT INTO id_blocks (name, next) SELECT 'tasks', max("
+    " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0),"
+    " coalesce((SELECT max(id) FROM tasks), 0)) + 1;"
+    "CREATE TABLE tasks_v5 ("
+    " id INTEGER PRIMARY KEY,"
+    " instance_id TEXT NOT NULL,"
+    " execution_id TEXT,"
+    " task_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " input TEXT,"
+    " visible_ms INTEGER NOT NULL,"
+    " deliveries INTEGER NOT NULL DEFAULT 0,"
+    " lease_owner TEXT,"
+    " lease_until_ms INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO tasks_v5 SELECT id, instance_id, execution_id, task_id, name, input,"
+    " visible_ms, deliveries, lease_owner, lease_until_ms FROM tasks;"
+    "DROP TABLE tasks;"
+    "ALTER TABLE tasks_v5 RENAME TO tasks;"
+    "CREATE INDEX tasks_visible ON tasks(visible_ms);"
+    "CREATE INDEX tasks_instance ON tasks(instance_id);",
 };
 
 static int

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 /* The version this build writes and understands. */
-#define DT_SCHEMA_VERSION 4
+#define DT_SCHEMA_VERSION 5
 
 /* Creates or migrates the schema of db to DT_SCHEMA_VERSION inside one
  * write transaction, so concurrent openers of one file serialize.

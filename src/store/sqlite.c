@@ -83,11 +83,14 @@ static const char *const sq_sql[DT_SQ_COUNT_] = {
                               " AND NOT EXISTS (SELECT 1 FROM inbox WHERE instance_id = ?1"
                               " AND visible_ms <= ?2)",
     [DT_SQ_TASK_INSERT] = "INSERT INTO tasks (instance_id, execution_id, task_id, name, input,"
-                          " visible_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          " visible_ms, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9)",
     /* A task leased at insert: while leased, visible_ms = lease_until_ms. */
     [DT_SQ_TASK_INSERT_LEASED] = "INSERT INTO tasks (instance_id, execution_id, task_id, name,"
-                                 " input, visible_ms, deliveries, lease_owner, lease_until_ms)"
-                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?7, 1, ?8, ?7)",
+                                 " input, visible_ms, deliveries, lease_owner, lease_until_ms, id)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?7, 1, ?8, ?7, ?9)",
+    /* Reserves task ids [next - ?1, next) (see id_blocks in schema.c). */
+    [DT_SQ_TASK_IDS_RESERVE] = "UPDATE id_blocks SET next = next + ?1 WHERE name = 'tasks'"
+                               " RETURNING next",
     /* A pre-claim: the claim rules of DT_SQ_CLAIM_INST_SELECT for one
      * instance and the type ?5 of the message just delivered. */
     [DT_SQ_PRECLAIM] = "UPDATE instances SET lock_owner = ?2, lock_until_ms = ?3"

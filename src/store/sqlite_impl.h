@@ -49,6 +49,7 @@ enum dt_sq_id {
     DT_SQ_STEP_FREE_STATE,
     DT_SQ_TASK_INSERT,
     DT_SQ_TASK_INSERT_LEASED,
+    DT_SQ_TASK_IDS_RESERVE,
     DT_SQ_PRECLAIM,
     DT_SQ_TASK_DELETE,
     DT_SQ_TASK_RELEASE,
@@ -92,6 +93,11 @@ struct dt_sq_conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[DT_SQ_COUNT_];
     sqlite3_stmt *filter[DT_SQF_KINDS_][DT_SQF_VARIANTS];
+    /* The writer's task ids not yet handed out, [next, end), reserved in
+     * id_blocks; forgotten (next = end) whenever a transaction or a part of
+     * one is rolled back, since the reservation may be undone with it
+     * (sqlite_write.c). */
+    int64_t task_id_next, task_id_end;
 };
 
 #define DT_SQ_READERS 4

@@ -421,17 +421,66 @@ step_consume(struct dt_sq_conn *c, struct dt_step *s)
 }
 
 /* Inserts t, leased to pc->owner when one is set (pc->claimed then). */
+/* Task ids reserved at once: one id_blocks update serves this many
+ * inserts of a batch. */
+#define SQ_TASK_ID_BLOCK 64
+
+/* The next task id of the open transaction, reserving a block when none is
+ * left (in this transaction, so the reservation commits with the rows that
+ * use it or is undone with them). */
+static int
+task_id_take(struct dt_sq_conn *c, int64_t *id)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (c->task_id_next == c->task_id_end) {
+        if ((rc = dt_sq_stmt(c, DT_SQ_TASK_IDS_RESERVE, &st)) < 0)
+            return rc;
+        if (sqlite3_bind_int64(st, 1, SQ_TASK_ID_BLOCK) != SQLITE_OK)
+            return bind_failed(c, st);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            c->task_id_end = sqlite3_column_int64(st, 0);
+            c->task_id_next = c->task_id_end - SQ_TASK_ID_BLOCK;
+            rc = sqlite3_step(st);
+        }
+        rc = rc == SQLITE_DONE && c->task_id_next < c->task_id_end
+                 ? 0
+                 : dt_sq_error(c, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reserve task ids");
+        sqlite3_reset(st);
+        if (rc < 0) {
+            c->task_id_next = c->task_id_end = 0;
+            return rc;
+        }
+    }
+    *id = c->task_id_next++;
+    return 0;
+}
+
+/* Forgets the reserved task ids: the transaction (or a part of it) that
+ * reserved them ended or was rolled back. */
+static void
+task_ids_forget(struct dt_sq_conn *c)
+{
+    c->task_id_next = c->task_id_end = 0;
+}
+
 static int
 task_insert(struct dt_sq_conn *c, const char *instance_id, struct dt_task *t,
             struct dt_preclaim *pc)
 {
     sqlite3_stmt *st;
+    int64_t id = 0;
     int rc, b = 0;
 
     if (!t || !t->name)
         return DURATA_EINVAL;
+    if ((rc = task_id_take(c, &id)) < 0)
+        return rc;
     if ((rc = dt_sq_stmt(c, pc->owner ? DT_SQ_TASK_INSERT_LEASED : DT_SQ_TASK_INSERT, &st)) < 0)
         return rc;
+    b |= sqlite3_bind_int64(st, 9, id);
     if (pc->owner) {
         b |= sqlite3_bind_int64(st, 7, pc->until_ms);
         b |= dt_sq_bind_text(st, 8, pc->owner);
@@ -444,7 +493,7 @@ task_insert(struct dt_sq_conn *c, const char *instance_id, struct dt_task *t,
     b |= sqlite3_bind_int64(st, 6, t->visible_ms);
     rc = b ? bind_failed(c, st) : dt_sq_run(c, st, "insert task");
     if (rc == 0) {
-        t->id = sqlite3_last_insert_rowid(c->db);
+        t->id = id;
         if (pc->owner) {
             t->deliveries = 1;
             t->visible_ms = t->lease_until_ms = pc->until_ms;
@@ -672,11 +721,14 @@ unit_run(struct dt_sq_conn *c, struct dt_write *w, bool *fatal)
         rc = r2;
         goto out_fatal;
     }
-    if (!keep)
+    if (!keep) {
+        task_ids_forget(c); /* a reservation in the unit is undone */
         unit_clear_results(w);
+    }
     if (w->kind == DT_W_CREATE && rc == DURATA_ECONFLICT && w->u.create.on_conflict &&
         (r2 = deliver_or_drop(c, w->u.create.on_conflict)) < 0) {
         rc = r2;
+        task_ids_forget(c);
         if ((r2 = dt_sq_exec(c, DT_SQ_ROLLBACK_TO)) < 0 || sqlite3_get_autocommit(c->db))
             goto out_fatal;
     }
@@ -769,6 +821,7 @@ dt_sq_commit(struct dt_store *store, struct dt_write **units, size_t n)
     rc = run_units(c, units, n, false, &fatal, &redo);
     if (redo && !fatal) {
         /* A unit failed half-way: start over, each unit in a savepoint. */
+        task_ids_forget(c);
         if ((rc = dt_sq_exec(c, DT_SQ_ROLLBACK)) < 0 || (rc = dt_sq_exec(c, DT_SQ_BEGIN)) < 0)
             goto out_rollback;
         for (size_t i = 0; i < n; i++)
@@ -787,6 +840,7 @@ out_rollback:
     if (!sqlite3_get_autocommit(c->db) && dt_sq_exec(c, DT_SQ_ROLLBACK) < 0)
         dt_log(DT_LOG_ERROR, "store: rollback failed", NULL);
 out_fail:
+    task_ids_forget(c);
     fail_all(units, n, rc);
     pthread_mutex_unlock(&s->write_mu);
     return rc;

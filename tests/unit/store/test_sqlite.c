@@ -55,6 +55,10 @@ test_newer_schema_version_is_refused(void **state)
     assert_int_equal(fx_inbox_len(fx->s, "a", INT64_MAX), 1);
 }
 
+/* Undoes what version 5 added, for the tests that turn a file back into an
+ * older version (its tasks table is one an older version reads too). */
+#define UNDO_V5 "DROP TABLE id_blocks;"
+
 /* Schema 1 -> 2: a file written by version 1 (one history row per event)
  * opens, keeps its history, and grows with version 2 rows after it. */
 static void
@@ -71,7 +75,9 @@ test_version_1_file_is_migrated_and_keeps_its_history(void **state)
     fx->s = NULL;
     /* Turn the file back into version 1 and write history as 1 did. */
     assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "ALTER TABLE history DROP COLUMN n; PRAGMA user_version = 1",
+    assert_int_equal(sqlite3_exec(db,
+                                  UNDO_V5 "ALTER TABLE history DROP COLUMN n;"
+                                          " PRAGMA user_version = 1",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     for (int i = 0; i < 2; i++) {
@@ -104,7 +110,7 @@ test_version_1_file_is_migrated_and_keeps_its_history(void **state)
 }
 
 /* The version 2 layout of instances: a rowid table with an index on id. */
-static const char *const instances_v2 =
+static const char *const instances_v2 = UNDO_V5
     "CREATE TABLE v2 (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, version TEXT,"
     " execution_id TEXT, status INTEGER NOT NULL, input TEXT, output TEXT, custom_status TEXT,"
     " failure TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
@@ -190,10 +196,10 @@ append_at(struct dt_store *s, const char *id, size_t base, enum durata_event_typ
 
 /* The version 3 layout of history: WITHOUT ROWID on (instance_id, seq). */
 static const char *const history_v3 =
-    "CREATE TABLE v3 (instance_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,"
-    " n INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (instance_id, seq)) WITHOUT ROWID;"
-    "INSERT INTO v3 SELECT instance_id, seq, event, n FROM history; DROP TABLE history;"
-    "ALTER TABLE v3 RENAME TO history; PRAGMA user_version = 3;";
+    UNDO_V5 "CREATE TABLE v3 (instance_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,"
+            " n INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (instance_id, seq)) WITHOUT ROWID;"
+            "INSERT INTO v3 SELECT instance_id, seq, event, n FROM history; DROP TABLE history;"
+            "ALTER TABLE v3 RENAME TO history; PRAGMA user_version = 3;";
 
 /* Schema 3 -> 4: the history of a version 3 file survives in order, grows
  * at its end, and an append at a taken position still collides. */
@@ -232,6 +238,121 @@ test_version_3_file_is_migrated_and_keeps_its_history(void **state)
     assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
                                   " AND name = 'history_key'"),
                      1);
+    assert_int_equal(count_of(db, "PRAGMA user_version"), DT_SCHEMA_VERSION);
+    sqlite3_close(db);
+}
+
+/* One task for instance id (an admin step); its row id. */
+static int64_t
+add_task(struct dt_store *s, const char *id)
+{
+    struct dt_write *w = dt_write_new(DT_W_STEP);
+    int64_t row;
+
+    w->u.step.instance_id = fx_strdup(id);
+    assert_int_equal(
+        dt_task_list_push_take(&w->u.step.tasks, dt_task_new(id, "exec-1", 0, "Act", NULL, 1000)),
+        0);
+    fx_commit(s, &w, 1);
+    assert_int_equal(w->rc, 0);
+    row = w->u.step.tasks.items[0]->id;
+    dt_write_free(w);
+    return row;
+}
+
+static void
+finish_task(struct dt_store *s, int64_t row)
+{
+    struct dt_write *w = dt_write_new(DT_W_TASK_DONE);
+
+    w->u.task_done.task_row_id = row;
+    assert_int_equal(fx_commit1(s, w), 0);
+}
+
+/* A task id is never handed out again, even when the task with the
+ * highest id is gone (a late result for it must not finish a new task),
+ * across batches, a reopen, and a batch rolled back. */
+static void
+test_task_ids_are_never_reused(void **state)
+{
+    struct fx *fx = *state;
+    int64_t a, b, c, d;
+
+    assert_int_equal(fx_create(fx->s, "t", "A", 1), 0);
+    a = add_task(fx->s, "t");
+    finish_task(fx->s, a);
+    b = add_task(fx->s, "t");
+    assert_true(b > a);
+    finish_task(fx->s, b);
+    fx_reopen(fx);
+    c = add_task(fx->s, "t");
+    assert_true(c > b);
+    /* A batch whose second unit fails after writing (a task, then a task
+     * without a name) is rolled back and run again, unit by unit; the
+     * reopen before makes this batch reserve ids, the one after makes the
+     * next read what was kept of the reservation. */
+    fx_reopen(fx);
+    struct dt_write *units[2] = {dt_write_new(DT_W_STEP), dt_write_new(DT_W_STEP)};
+    for (int u = 0; u < 2; u++) {
+        units[u]->u.step.instance_id = fx_strdup("t");
+        for (int k = 0; k < 1 + u; k++)
+            assert_int_equal(
+                dt_task_list_push_take(&units[u]->u.step.tasks,
+                                       dt_task_new("t", "exec-1", 1 + u + k, "Act", NULL, 1000)),
+                0);
+    }
+    free(units[1]->u.step.tasks.items[1]->name);
+    units[1]->u.step.tasks.items[1]->name = NULL;
+    fx_commit(fx->s, units, 2);
+    assert_int_equal(units[0]->rc, 0);
+    assert_true(units[1]->rc < 0);
+    d = units[0]->u.step.tasks.items[0]->id;
+    assert_true(d > c);
+    dt_write_free(units[0]);
+    dt_write_free(units[1]);
+    finish_task(fx->s, d);
+    fx_reopen(fx);
+    assert_true(add_task(fx->s, "t") > d);
+}
+
+/* Schema 4 -> 5: tasks of a version 4 file (AUTOINCREMENT) survive, and
+ * the numbering goes on above every id version 4 handed out. */
+static void
+test_version_4_file_is_migrated_and_numbers_tasks_after_it(void **state)
+{
+    static const char *const tasks_v4 =
+        "DROP TABLE id_blocks;"
+        "CREATE TABLE v4 (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL,"
+        " execution_id TEXT, task_id INTEGER NOT NULL, name TEXT NOT NULL, input TEXT,"
+        " visible_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0, lease_owner TEXT,"
+        " lease_until_ms INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO v4 SELECT * FROM tasks; DROP TABLE tasks; ALTER TABLE v4 RENAME TO tasks;"
+        "CREATE INDEX tasks_visible ON tasks(visible_ms);"
+        "CREATE INDEX tasks_instance ON tasks(instance_id);"
+        "UPDATE sqlite_sequence SET seq = 1000 WHERE name = 'tasks';"
+        "PRAGMA user_version = 4;";
+    struct fx *fx = *state;
+    int64_t kept;
+    int64_t by_status[8], inbox, tasks;
+    sqlite3 *db;
+
+    assert_int_equal(fx_create(fx->s, "t", "A", 1), 0);
+    kept = add_task(fx->s, "t");
+    dt_store_close(fx->s);
+    fx->s = NULL;
+    assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, tasks_v4, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(count_of(db, "SELECT seq FROM sqlite_sequence WHERE name = 'tasks'"), 1000);
+    sqlite3_close(db);
+    fx_reopen(fx);
+    fx_counts(fx->s, by_status, &inbox, &tasks);
+    assert_int_equal(tasks, 1);
+    assert_true(add_task(fx->s, "t") > 1000);
+    finish_task(fx->s, kept);
+    assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
+    assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks'"
+                                  " AND sql LIKE '%AUTOINCREMENT%'"),
+                     0);
     assert_int_equal(count_of(db, "PRAGMA user_version"), DT_SCHEMA_VERSION);
     sqlite3_close(db);
 }
@@ -504,6 +625,8 @@ static const struct CMUnitTest sqlite_tests[] = {
     T(test_version_1_file_is_migrated_and_keeps_its_history),
     T(test_version_2_file_is_migrated_and_keeps_its_instances),
     T(test_version_3_file_is_migrated_and_keeps_its_history),
+    T(test_version_4_file_is_migrated_and_numbers_tasks_after_it),
+    T(test_task_ids_are_never_reused),
     T(test_wal_starts_over_under_continuous_writes),
     T(test_not_a_database_is_refused),
     cmocka_unit_test(test_open_arguments),
