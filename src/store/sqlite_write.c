@@ -420,14 +420,13 @@ step_consume(struct dt_sq_conn *c, struct dt_step *s)
     return rc;
 }
 
-/* Inserts t, leased to pc->owner when one is set (pc->claimed then). */
 /* Task ids reserved at once: one id_blocks update serves this many
- * inserts of a batch. */
+ * inserts. */
 #define SQ_TASK_ID_BLOCK 64
 
-/* The next task id of the open transaction, reserving a block when none is
- * left (in this transaction, so the reservation commits with the rows that
- * use it or is undone with them). */
+/* The next task id, reserving a block in the open transaction when none is
+ * left: the reservation commits with the rows that use it, or is undone
+ * with them (and then forgotten). */
 static int
 task_id_take(struct dt_sq_conn *c, int64_t *id)
 {
@@ -458,14 +457,15 @@ task_id_take(struct dt_sq_conn *c, int64_t *id)
     return 0;
 }
 
-/* Forgets the reserved task ids: the transaction (or a part of it) that
- * reserved them ended or was rolled back. */
+/* Forgets the reserved task ids: a transaction, or a unit's savepoint,
+ * was rolled back, maybe with the reservation. */
 static void
 task_ids_forget(struct dt_sq_conn *c)
 {
     c->task_id_next = c->task_id_end = 0;
 }
 
+/* Inserts t, leased to pc->owner when one is set (pc->claimed then). */
 static int
 task_insert(struct dt_sq_conn *c, const char *instance_id, struct dt_task *t,
             struct dt_preclaim *pc)
