@@ -125,6 +125,22 @@ dt_buf_appends(struct dt_buf *b, const char *s)
 }
 
 int
+dt_buf_append_int(struct dt_buf *b, long long v)
+{
+    char digits[24], *p = digits + sizeof(digits);
+    /* Through unsigned: -LLONG_MIN does not fit a long long. */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return dt_buf_append(b, p, (size_t)(digits + sizeof(digits) - p));
+}
+
+int
 dt_buf_appendf(struct dt_buf *b, const char *fmt, ...)
 {
     va_list ap, again;

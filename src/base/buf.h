@@ -34,6 +34,8 @@ DURATA_MUST_CHECK int dt_buf_append(struct dt_buf *b, const void *data, size_t l
  * DURATA_ENOMEM, leaving the content as it was. */
 DURATA_MUST_CHECK int dt_buf_extend(struct dt_buf *b, size_t n, char **at);
 DURATA_MUST_CHECK int dt_buf_appends(struct dt_buf *b, const char *s);
+/* Appends v in decimal (what "%lld" writes, without printf). */
+DURATA_MUST_CHECK int dt_buf_append_int(struct dt_buf *b, long long v);
 DURATA_MUST_CHECK int dt_buf_appendf(struct dt_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hands the bytes to the caller (malloc'd, NUL-terminated, "" when empty;

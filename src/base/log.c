@@ -265,6 +265,13 @@ log_write(struct dt_buf *b, enum dt_log_level level)
     pthread_mutex_unlock(&log_lock);
 }
 
+bool
+dt_log_is_on(enum dt_log_level level)
+{
+    return (int)level >= DT_LOG_DEBUG && level < DT_LOG_OFF &&
+           (int)level >= atomic_load(&log_level);
+}
+
 void
 dt_log(enum dt_log_level level, const char *msg, ...)
 {
@@ -273,7 +280,7 @@ dt_log(enum dt_log_level level, const char *msg, ...)
     va_list ap;
     int rc;
 
-    if ((int)level < DT_LOG_DEBUG || level >= DT_LOG_OFF || (int)level < atomic_load(&log_level))
+    if (!dt_log_is_on(level))
         return;
     dt_time_format_7(dt_clock_wall_ms(), ts, sizeof(ts));
     dt_buf_init(&b, SIZE_MAX);

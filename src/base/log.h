@@ -12,6 +12,7 @@
 #ifndef DT_BASE_LOG_H
 #define DT_BASE_LOG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 enum dt_log_level { DT_LOG_DEBUG, DT_LOG_INFO, DT_LOG_WARN, DT_LOG_ERROR, DT_LOG_OFF };
@@ -29,6 +30,10 @@ int dt_log_async_start(void);
 void dt_log_async_stop(void);
 /* Parses "debug", "info", "warn", "error", "off"; -1 otherwise. */
 int dt_log_level_parse(const char *name);
+
+/* Whether a line at `level` would be written: lets a caller skip
+ * formatting fields nobody reads. */
+bool dt_log_is_on(enum dt_log_level level);
 
 /* Logs msg with string fields given as key, value pairs ending with NULL;
  * a NULL value is written as JSON null. Example:

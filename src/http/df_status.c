@@ -97,14 +97,17 @@ dt_df_status_append(struct dt_buf *b, const struct durata_instance *inst, bool s
         (rc = dt_json_append_str(b, inst->name)) < 0 ||
         (rc = dt_buf_appends(b, ",\"instanceId\":")) < 0 ||
         (rc = dt_json_append_str(b, inst->id)) < 0 ||
-        (rc = dt_buf_appendf(
-             b, ",\"runtimeStatus\":\"%s\",\"input\":", durata_status_name(inst->status))) < 0 ||
+        (rc = dt_buf_appends(b, ",\"runtimeStatus\":\"")) < 0 ||
+        (rc = dt_buf_appends(b, durata_status_name(inst->status))) < 0 ||
+        (rc = dt_buf_appends(b, "\",\"input\":")) < 0 ||
         (rc = dt_json_append_stored(b, show_input ? inst->input : NULL)) < 0 ||
         (rc = dt_buf_appends(b, ",\"customStatus\":")) < 0 ||
         (rc = dt_json_append_stored(b, inst->custom_status)) < 0 ||
         (rc = dt_buf_appends(b, ",\"output\":")) < 0 || (rc = append_output(b, inst)) < 0 ||
-        (rc = dt_buf_appendf(b, ",\"createdTime\":\"%s\",\"lastUpdatedTime\":\"%s\"", created,
-                             updated)) < 0)
+        (rc = dt_buf_appends(b, ",\"createdTime\":\"")) < 0 ||
+        (rc = dt_buf_appends(b, created)) < 0 ||
+        (rc = dt_buf_appends(b, "\",\"lastUpdatedTime\":\"")) < 0 ||
+        (rc = dt_buf_appends(b, updated)) < 0 || (rc = dt_buf_append(b, "\"", 1)) < 0)
         return rc;
     if (inst->version && ((rc = dt_buf_appends(b, ",\"version\":")) < 0 ||
                           (rc = dt_json_append_str(b, inst->version)) < 0))

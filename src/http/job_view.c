@@ -161,6 +161,12 @@ dt_job_view_append(struct dt_buf *b, const struct durata_instance *inst)
             0 ||
         (rc = dt_buf_appends(b, ",\"error\":")) < 0 || (rc = append_job_error(b, inst)) < 0)
         return rc;
-    return dt_buf_appendf(b, ",\"attempts\":%lld,\"created_at\":\"%s\",\"updated_at\":\"%s\"}",
-                          job_attempts(inst->custom_status), created, updated);
+    if ((rc = dt_buf_appends(b, ",\"attempts\":")) < 0 ||
+        (rc = dt_buf_append_int(b, job_attempts(inst->custom_status))) < 0 ||
+        (rc = dt_buf_appends(b, ",\"created_at\":\"")) < 0 ||
+        (rc = dt_buf_appends(b, created)) < 0 ||
+        (rc = dt_buf_appends(b, "\",\"updated_at\":\"")) < 0 ||
+        (rc = dt_buf_appends(b, updated)) < 0)
+        return rc;
+    return dt_buf_append(b, "\"}", 2);
 }

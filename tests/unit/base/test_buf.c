@@ -5,7 +5,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +73,28 @@ test_append_keeps_binary_bytes(void **state)
     assert_int_equal(dt_buf_append(&b, NULL, 3), DURATA_EINVAL);
     assert_int_equal(dt_buf_appends(&b, NULL), DURATA_EINVAL);
     assert_int_equal(b.len, sizeof(bin));
+    dt_buf_release(&b);
+}
+
+/* dt_buf_append_int writes what printf's %lld writes, at the extremes too. */
+static void
+test_append_int_matches_printf(void **state)
+{
+    static const long long values[] = {0, 7, -7, 10, -10, 1234567890123LL, LLONG_MAX, LLONG_MIN};
+    char want[32];
+    struct dt_buf b;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        dt_buf_init(&b, 0);
+        assert_int_equal(dt_buf_append_int(&b, values[i]), 0);
+        snprintf(want, sizeof(want), "%lld", values[i]);
+        assert_string_equal(b.data, want);
+        dt_buf_release(&b);
+    }
+    dt_buf_init(&b, 3); /* over the cap: refused, nothing appended */
+    assert_int_equal(dt_buf_append_int(&b, 12345), DURATA_ETOOBIG);
+    assert_int_equal(b.len, 0);
     dt_buf_release(&b);
 }
 
@@ -247,6 +271,7 @@ main(void)
         cmocka_unit_test(test_appends_grow_and_stay_terminated),
         cmocka_unit_test(test_append_keeps_binary_bytes),
         cmocka_unit_test(test_appendf_formats_and_grows),
+        cmocka_unit_test(test_append_int_matches_printf),
         cmocka_unit_test(test_cap_refuses_and_leaves_content_intact),
         cmocka_unit_test(test_appendf_over_cap_after_partial_write_is_undone),
         cmocka_unit_test(test_detach_hands_over_and_empties),
