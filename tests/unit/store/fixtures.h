@@ -52,6 +52,9 @@ struct durata_instance *fx_instance(const char *id, const char *name, enum durat
  * visible at created_ms. */
 struct dt_write *fx_create_unit(const char *id, const char *name, int64_t created_ms);
 int fx_create(struct dt_store *s, const char *id, const char *name, int64_t created_ms);
+/* Adds one task (task_id, visible at visible_ms) to instance id with an
+ * admin step; asserts it committed and returns the task's row id. */
+int64_t fx_add_task(struct dt_store *s, const char *id, int32_t task_id, int64_t visible_ms);
 /* Sends one message (Send unit, no status restriction); returns rc. */
 int fx_send(struct dt_store *s, struct dt_msg *m);
 

@@ -50,25 +50,6 @@ create_started(struct dt_store *s, const char *id, const char *name, int64_t cre
     assert_int_equal(fx_commit1(s, w), 0);
 }
 
-/* Inserts one activity task for id through a plain admin step; its row. */
-static int64_t
-add_task(struct dt_store *s, const char *id)
-{
-    struct dt_write *w = dt_write_new(DT_W_STEP);
-    int64_t row;
-
-    assert_non_null(w);
-    w->u.step.instance_id = fx_strdup(id);
-    assert_int_equal(
-        dt_task_list_push_take(&w->u.step.tasks, dt_task_new(id, "exec-1", 0, "Act", NULL, 1000)),
-        0);
-    fx_commit(s, &w, 1);
-    assert_int_equal(w->rc, 0);
-    row = w->u.step.tasks.items[0]->id;
-    dt_write_free(w);
-    return row;
-}
-
 /* Makes the step finish the tasks rows[0..n). */
 static void
 finish_tasks(struct dt_write *w, const int64_t *rows, size_t n)
@@ -165,14 +146,14 @@ test_step_finishes_its_tasks_once(void **state)
     int64_t rows[2];
 
     create_started(fx->s, "t", "T", 1000);
-    rows[0] = add_task(fx->s, "t");
-    rows[1] = add_task(fx->s, "t");
+    rows[0] = fx_add_task(fx->s, "t", 0, 1000);
+    rows[1] = fx_add_task(fx->s, "t", 0, 1000);
     w = optimistic_step(fx->s, "t", 0, 2000, 1000);
     finish_tasks(w, rows, 2);
     assert_int_equal(fx_commit1(fx->s, w), 0);
     assert_int_equal(task_count(fx->s), 0);
     /* A second result for one of them changes nothing, the other one with it. */
-    rows[1] = add_task(fx->s, "t");
+    rows[1] = fx_add_task(fx->s, "t", 0, 1000);
     w = optimistic_step(fx->s, "t", 1, 3000, 2000);
     finish_tasks(w, rows, 2);
     assert_int_equal(fx_commit1(fx->s, w), DURATA_ENOTFOUND);

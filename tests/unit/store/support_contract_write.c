@@ -534,24 +534,6 @@ test_step_tasks_creates_and_clears(void **state)
     assert_int_equal(n_inbox, 2); /* child's and taken's starts */
 }
 
-/* ----------------------------------------------------------- task results */
-
-static int64_t
-add_task(struct dt_store *s, const char *id, int32_t task_id, int64_t visible_ms)
-{
-    struct dt_write *w = step_unit(id, NULL);
-    int64_t row;
-
-    assert_int_equal(dt_task_list_push_take(&w->u.step.tasks, dt_task_new(id, "exec-1", task_id,
-                                                                          "Act", NULL, visible_ms)),
-                     0);
-    fx_commit(s, &w, 1);
-    assert_int_equal(w->rc, 0);
-    row = w->u.step.tasks.items[0]->id;
-    dt_write_free(w);
-    return row;
-}
-
 static int
 task_done(struct dt_store *s, int64_t row, const char *target)
 {
@@ -569,7 +551,7 @@ test_task_done_once(void **state)
     int64_t row, by[8], n_inbox, n_tasks;
 
     assert_int_equal(fx_create(fx->s, "a", "A", 1000), 0);
-    row = add_task(fx->s, "a", 3, 1000);
+    row = fx_add_task(fx->s, "a", 3, 1000);
     assert_int_equal(task_done(fx->s, row, "a"), 0);
     assert_int_equal(fx_inbox_len(fx->s, "a", INT64_MAX), 2);
     assert_int_equal(task_done(fx->s, row, "a"), DURATA_ENOTFOUND);
@@ -577,7 +559,7 @@ test_task_done_once(void **state)
     fx_counts(fx->s, by, &n_inbox, &n_tasks);
     assert_int_equal(n_tasks, 0);
     /* a result for a terminal instance is dropped, the task still deleted */
-    row = add_task(fx->s, "a", 4, 1000);
+    row = fx_add_task(fx->s, "a", 4, 1000);
     assert_int_equal(fx_set_status(fx->s, "a", DURATA_TERMINATED), 0);
     assert_int_equal(task_done(fx->s, row, "a"), 0);
     assert_int_equal(fx_inbox_len(fx->s, "a", INT64_MAX), 2);
@@ -602,7 +584,7 @@ test_reopen_finds_everything(void **state)
     w->u.step.state = state_with(fx->s, "a", DURATA_RUNNING);
     w->u.step.state->output = fx_strdup("[1,2]");
     assert_int_equal(fx_commit1(fx->s, w), 0);
-    add_task(fx->s, "a", 0, 1000);
+    fx_add_task(fx->s, "a", 0, 1000);
     fx_reopen(fx);
     inst = fx_get(fx->s, "a");
     assert_int_equal(inst->status, DURATA_RUNNING);

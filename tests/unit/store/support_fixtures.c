@@ -306,3 +306,21 @@ fx_counts(struct dt_store *s, int64_t by_status[8], int64_t *inbox, int64_t *tas
 {
     assert_int_equal(s->ops->counts(s, by_status, inbox, tasks), 0);
 }
+
+int64_t
+fx_add_task(struct dt_store *s, const char *id, int32_t task_id, int64_t visible_ms)
+{
+    struct dt_write *w = dt_write_new(DT_W_STEP);
+    int64_t row;
+
+    assert_non_null(w);
+    w->u.step.instance_id = fx_strdup(id);
+    assert_int_equal(dt_task_list_push_take(&w->u.step.tasks, dt_task_new(id, "exec-1", task_id,
+                                                                          "Act", NULL, visible_ms)),
+                     0);
+    fx_commit(s, &w, 1);
+    assert_int_equal(w->rc, 0);
+    row = w->u.step.tasks.items[0]->id;
+    dt_write_free(w);
+    return row;
+}

@@ -242,24 +242,6 @@ test_version_3_file_is_migrated_and_keeps_its_history(void **state)
     sqlite3_close(db);
 }
 
-/* One task for instance id (an admin step); its row id. */
-static int64_t
-add_task(struct dt_store *s, const char *id)
-{
-    struct dt_write *w = dt_write_new(DT_W_STEP);
-    int64_t row;
-
-    w->u.step.instance_id = fx_strdup(id);
-    assert_int_equal(
-        dt_task_list_push_take(&w->u.step.tasks, dt_task_new(id, "exec-1", 0, "Act", NULL, 1000)),
-        0);
-    fx_commit(s, &w, 1);
-    assert_int_equal(w->rc, 0);
-    row = w->u.step.tasks.items[0]->id;
-    dt_write_free(w);
-    return row;
-}
-
 static void
 finish_task(struct dt_store *s, int64_t row)
 {
@@ -279,13 +261,13 @@ test_task_ids_are_never_reused(void **state)
     int64_t a, b, c, d;
 
     assert_int_equal(fx_create(fx->s, "t", "A", 1), 0);
-    a = add_task(fx->s, "t");
+    a = fx_add_task(fx->s, "t", 0, 1000);
     finish_task(fx->s, a);
-    b = add_task(fx->s, "t");
+    b = fx_add_task(fx->s, "t", 0, 1000);
     assert_true(b > a);
     finish_task(fx->s, b);
     fx_reopen(fx);
-    c = add_task(fx->s, "t");
+    c = fx_add_task(fx->s, "t", 0, 1000);
     assert_true(c > b);
     /* A batch whose second unit fails after writing (a task, then a task
      * without a name) is rolled back and run again, unit by unit; the
@@ -312,7 +294,7 @@ test_task_ids_are_never_reused(void **state)
     dt_write_free(units[1]);
     finish_task(fx->s, d);
     fx_reopen(fx);
-    assert_true(add_task(fx->s, "t") > d);
+    assert_true(fx_add_task(fx->s, "t", 0, 1000) > d);
 }
 
 /* Schema 4 -> 5: tasks of a version 4 file (AUTOINCREMENT) survive, and
@@ -337,7 +319,7 @@ test_version_4_file_is_migrated_and_numbers_tasks_after_it(void **state)
     sqlite3 *db;
 
     assert_int_equal(fx_create(fx->s, "t", "A", 1), 0);
-    kept = add_task(fx->s, "t");
+    kept = fx_add_task(fx->s, "t", 0, 1000);
     dt_store_close(fx->s);
     fx->s = NULL;
     assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
@@ -347,7 +329,7 @@ test_version_4_file_is_migrated_and_numbers_tasks_after_it(void **state)
     fx_reopen(fx);
     fx_counts(fx->s, by_status, &inbox, &tasks);
     assert_int_equal(tasks, 1);
-    assert_true(add_task(fx->s, "t") > 1000);
+    assert_true(fx_add_task(fx->s, "t", 0, 1000) > 1000);
     finish_task(fx->s, kept);
     assert_int_equal(sqlite3_open(fx->target, &db), SQLITE_OK);
     assert_int_equal(count_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks'"
