@@ -52,13 +52,12 @@ members(const char *text, const char *const *keys, size_t n, struct dt_json_span
         json_t **tree)
 {
     *tree = NULL;
-    for (size_t i = 0; i < n; i++)
-        raw[i] = (struct dt_json_span){NULL, 0};
-    if (!text || (dt_json_check(text, 0) == 0 && dt_json_members(text, keys, n, raw) >= 0))
+    if (text && dt_json_check(text, 0) == 0 && dt_json_members(text, keys, n, raw) >= 0)
         return;
     for (size_t i = 0; i < n; i++)
         raw[i] = (struct dt_json_span){NULL, 0};
-    *tree = dt_json_parse(text);
+    if (text)
+        *tree = dt_json_parse(text);
 }
 
 /* Appends member keys[i] as members() found it, when it is a string (its
@@ -123,13 +122,12 @@ append_job_error(struct dt_buf *b, const struct durata_instance *inst)
         return dt_buf_append(b, "null", 4);
     if ((rc = dt_buf_appends(b, "{\"type\":\"Cancelled\",\"message\":")) < 0)
         return rc;
-    /* The reason given: a JSON string, or a text that is not JSON. */
+    /* The reason given, unless there is none or it is JSON but no string. */
     const char *reason = inst->output;
-    bool is_json = reason && dt_json_is_value(reason);
-    if (reason && (!is_json || reason[strspn(reason, " \t\n\r")] == '"'))
-        rc = dt_json_append_stored(b, reason);
-    else
+    if (!reason || (reason[strspn(reason, " \t\n\r")] != '"' && dt_json_is_value(reason)))
         rc = dt_buf_appends(b, "\"the job was cancelled\"");
+    else
+        rc = dt_json_append_stored(b, reason);
     return rc < 0 ? rc : dt_buf_append(b, "}", 1);
 }
 
