@@ -1,9 +1,11 @@
 /*
  * direct.c — the entries of instances being stepped directly (see
- * direct.h): a short linked list, since only the instances whose step is
- * being built or committed right now have one.
+ * direct.h): a chained hash table of a fixed size, since only the
+ * instances whose step is being built or committed right now have one.
  */
 #include "engine/direct.h"
+
+#include "base/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,18 +44,21 @@ void
 dt_direct_init(struct dt_direct *d)
 {
     pthread_mutex_init(&d->mu, NULL);
-    d->head = NULL;
+    for (size_t i = 0; i < DT_DIRECT_BUCKETS; i++)
+        d->buckets[i] = NULL;
 }
 
 void
 dt_direct_drop_all(struct dt_direct *d)
 {
     pthread_mutex_lock(&d->mu);
-    while (d->head) {
-        struct dt_dentry *e = d->head;
-        d->head = e->next;
-        dt_direct_list_release(&e->waiting);
-        free(e);
+    for (size_t i = 0; i < DT_DIRECT_BUCKETS; i++) {
+        while (d->buckets[i]) {
+            struct dt_dentry *e = d->buckets[i];
+            d->buckets[i] = e->next;
+            dt_direct_list_release(&e->waiting);
+            free(e);
+        }
     }
     pthread_mutex_unlock(&d->mu);
 }
@@ -65,11 +70,12 @@ dt_direct_release(struct dt_direct *d)
     pthread_mutex_destroy(&d->mu);
 }
 
-/* The entry of id and the link that points at it; d->mu held. */
+/* The entry of id and the link that points at it (the end of id's chain
+ * when there is none); d->mu held. */
 static struct dt_dentry **
 find(struct dt_direct *d, const char *id)
 {
-    struct dt_dentry **link = &d->head;
+    struct dt_dentry **link = &d->buckets[dt_hash_str(id) % DT_DIRECT_BUCKETS];
     while (*link && strcmp((*link)->id, id) != 0)
         link = &(*link)->next;
     return link;

@@ -36,9 +36,14 @@ void dt_direct_list_release(struct dt_direct_list *l);
 
 struct dt_dentry;
 
+/* One entry per instance being stepped directly: as many as steps are
+ * between their build and their commit, up to several hundred under load,
+ * so they are found by hash. */
+#define DT_DIRECT_BUCKETS 256
+
 struct dt_direct {
     pthread_mutex_t mu;
-    struct dt_dentry *head; /* few at a time: one per instance being stepped */
+    struct dt_dentry *buckets[DT_DIRECT_BUCKETS];
 };
 
 void dt_direct_init(struct dt_direct *d);

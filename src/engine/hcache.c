@@ -4,6 +4,8 @@
  */
 #include "engine/hcache.h"
 
+#include "base/hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +18,6 @@ struct dt_hentry {
     struct dt_event_list events;
     struct durata_instance *state; /* as committed; NULL: not kept */
 };
-
-static size_t
-hash_id(const char *s)
-{
-    size_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 void
 dt_hcache_init(struct dt_hcache *c, size_t max_entries, size_t max_events)
@@ -53,7 +46,7 @@ entry_free(struct dt_hentry *e)
 static void
 unlink_entry(struct dt_hcache *c, struct dt_hentry *e)
 {
-    struct dt_hentry **p = &c->buckets[hash_id(e->id) & (c->n_buckets - 1)];
+    struct dt_hentry **p = &c->buckets[dt_hash_str(e->id) & (c->n_buckets - 1)];
     while (*p != e)
         p = &(*p)->next;
     *p = e->next;
@@ -74,7 +67,7 @@ find(struct dt_hcache *c, const char *id)
 {
     if (!c->n_buckets)
         return NULL;
-    struct dt_hentry *e = c->buckets[hash_id(id) & (c->n_buckets - 1)];
+    struct dt_hentry *e = c->buckets[dt_hash_str(id) & (c->n_buckets - 1)];
     while (e && strcmp(e->id, id) != 0)
         e = e->next;
     return e;
@@ -202,7 +195,7 @@ dt_hcache_put(struct dt_hcache *c, const char *id, const char *execution_id, int
         bury(c, old);
     }
     make_room(c, e->events.count);
-    size_t b = hash_id(id) & (c->n_buckets - 1);
+    size_t b = dt_hash_str(id) & (c->n_buckets - 1);
     e->next = c->buckets[b];
     c->buckets[b] = e;
     e->lru_next = c->lru_head;

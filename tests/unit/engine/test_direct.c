@@ -11,6 +11,7 @@
 
 #include "engine/direct.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static struct dt_msg *
@@ -78,12 +79,59 @@ test_drop_all_forgets_every_entry(void **state)
     dt_direct_release(&d);
 }
 
+/* More entries than buckets: every entry is found, and ending one in the
+ * middle of a chain leaves the others of the chain in place. */
+static void
+test_many_entries_share_buckets(void **state)
+{
+    enum { N = 4 * DT_DIRECT_BUCKETS + 3 };
+    struct dt_direct d;
+    struct dt_direct_list l = {0};
+    char id[32];
+
+    (void)state;
+    dt_direct_init(&d);
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "01a21c3c1%05d", i);
+        assert_int_equal(dt_direct_add(&d, id, i, result(id, 0), true), DT_DIRECT_OPENED);
+    }
+    for (int i = 0; i < N; i += 2) { /* a second result for every even entry */
+        snprintf(id, sizeof(id), "01a21c3c1%05d", i);
+        assert_int_equal(dt_direct_add(&d, id, N + i, result(id, 1), false), DT_DIRECT_JOINED);
+    }
+    for (int i = 0; i < N; i += 3) { /* every third entry ends */
+        snprintf(id, sizeof(id), "01a21c3c1%05d", i);
+        dt_direct_take(&d, id, &l);
+        assert_int_equal(l.count, i % 2 == 0 ? 2 : 1);
+        assert_int_equal(l.items[0].task_row_id, i);
+        dt_direct_list_release(&l);
+        assert_false(dt_direct_done(&d, id));
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "01a21c3c1%05d", i);
+        struct dt_msg *m = result(id, 2);
+        int rc = dt_direct_add(&d, id, 2 * N + i, m, false);
+        assert_int_equal(rc, i % 3 == 0 ? DT_DIRECT_REFUSED : DT_DIRECT_JOINED);
+        if (rc == DT_DIRECT_REFUSED)
+            dt_msg_free(m);
+    }
+    for (int i = 1; i < N; i += 3) {
+        snprintf(id, sizeof(id), "01a21c3c1%05d", i);
+        dt_direct_take(&d, id, &l);
+        assert_int_equal(l.count, i % 2 == 0 ? 3 : 2);
+        assert_int_equal(l.items[l.count - 1].task_row_id, 2 * N + i);
+        dt_direct_list_release(&l);
+    }
+    dt_direct_release(&d); /* frees what is left */
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_join_take_done),
         cmocka_unit_test(test_drop_all_forgets_every_entry),
+        cmocka_unit_test(test_many_entries_share_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
