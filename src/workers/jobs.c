@@ -114,15 +114,41 @@ job_max_attempts(const struct durata_retry_policy *p)
                                                        : p->max_attempts;
 }
 
-/* Appends `,"key":` then the member's text (null when absent). */
+/* Appends `,"key":` (key needs no escaping) then the member's text (null
+ * when absent). */
 static int
 append_member(struct dt_buf *b, const char *key, struct dt_json_span v)
 {
-    int rc = dt_buf_appendf(b, ",\"%s\":", key);
+    int rc;
 
-    if (rc < 0)
+    if ((rc = dt_buf_appends(b, ",\"")) < 0 || (rc = dt_buf_appends(b, key)) < 0 ||
+        (rc = dt_buf_appends(b, "\":")) < 0)
         return rc;
     return v.len ? dt_buf_append(b, v.text, v.len) : dt_buf_append(b, "null", 4);
+}
+
+/* Appends `,"attempt":k}`, the last member of the texts below (each replay
+ * writes them again, so no printf). */
+static int
+append_attempt_end(struct dt_buf *b, int k)
+{
+    int rc;
+
+    if ((rc = dt_buf_appends(b, ",\"attempt\":")) < 0 || (rc = dt_buf_append_int(b, k)) < 0)
+        return rc;
+    return dt_buf_append(b, "}", 1);
+}
+
+/* The activity of job type `type` (at most DT_JOB_TYPE_NAME_MAX bytes,
+ * checked at registration): DT_JOB_ACTIVITY_PREFIX + type, into out. */
+static void
+activity_name(char out[DT_JOB_TYPE_NAME_MAX + sizeof(DT_JOB_ACTIVITY_PREFIX)], const char *type)
+{
+    size_t n = strnlen(type, DT_JOB_TYPE_NAME_MAX);
+
+    memcpy(out, DT_JOB_ACTIVITY_PREFIX, sizeof(DT_JOB_ACTIVITY_PREFIX) - 1);
+    memcpy(out + sizeof(DT_JOB_ACTIVITY_PREFIX) - 1, type, n);
+    out[sizeof(DT_JOB_ACTIVITY_PREFIX) - 1 + n] = '\0';
 }
 
 /* Sets the custom status {"state":state,"jobType":...,"attempt":k} (the
@@ -139,7 +165,7 @@ job_set_state(struct job_run *r, const char *state, int k)
     if (rc == 0 && (rc = dt_json_append_str(&b, state)) == 0 &&
         (rc = dt_buf_appends(&b, ",\"jobType\":")) == 0 &&
         (rc = dt_json_append_str(&b, r->type->name)) == 0)
-        rc = dt_buf_appendf(&b, ",\"attempt\":%d}", k);
+        rc = append_attempt_end(&b, k);
     if (rc == 0)
         rc = durata_orch_set_custom_status(r->o, b.data);
     dt_buf_release(&b);
@@ -167,7 +193,7 @@ job_attempt_begin(struct job_run *r, int k)
         (rc = dt_json_append_str(&b, r->type->name)) == 0 &&
         (rc = append_member(&b, "customer_id", r->customer_id)) == 0 &&
         (rc = append_member(&b, "payload", r->payload)) == 0)
-        rc = dt_buf_appendf(&b, ",\"attempt\":%d}", k);
+        rc = append_attempt_end(&b, k);
     if (rc == 0)
         return dt_buf_detach(&b);
     dt_buf_release(&b);
@@ -334,7 +360,7 @@ job_run_init(struct job_run *r, const struct dt_job_set *set)
                          name);
         return false;
     }
-    snprintf(r->activity, sizeof(r->activity), "%s%s", DT_JOB_ACTIVITY_PREFIX, r->type->name);
+    activity_name(r->activity, r->type->name);
     return true;
 }
 
@@ -403,7 +429,7 @@ dt_jobs_register(struct durata_hub *hub, const struct dt_job_set *set)
     rc = durata_register_orchestrator(hub, DT_JOB_ORCHESTRATOR, job_orchestrator, (void *)set);
     for (i = 0; i < set->n && rc == 0; i++) {
         t = &set->types[i];
-        snprintf(name, sizeof(name), "%s%s", DT_JOB_ACTIVITY_PREFIX, t->name);
+        activity_name(name, t->name);
         rc = durata_register_activity(hub, name, t->handler, t->handler_arg);
     }
     return rc;

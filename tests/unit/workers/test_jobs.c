@@ -113,6 +113,23 @@ test_demo_types_are_the_four(void **state)
     }
 }
 
+/* Whether the instance's (one) TaskScheduled event names activity `name`. */
+static bool
+scheduled_name_is(struct durata_hub *hub, const char *id, const char *name)
+{
+    struct durata_history *h = NULL;
+    char want[128];
+    bool found = false;
+
+    snprintf(want, sizeof(want), "\"Name\":\"%s\"", name);
+    assert_int_equal(durata_get_history(hub, id, &h), 0);
+    for (size_t i = 0; i < h->count; i++)
+        if (h->events[i].type == DURATA_EV_TASK_SCHEDULED)
+            found = strstr(h->events[i].json, want) != NULL;
+    durata_history_free(h);
+    return found;
+}
+
 static void
 test_handler_gets_the_job_and_result_is_the_output(void **state)
 {
@@ -140,6 +157,7 @@ test_handler_gets_the_job_and_result_is_the_output(void **state)
              id);
     assert_string_equal(s.last_input, want); /* the very text: replays must write it again */
     assert_int_equal(wk_history_count(hub, id, DURATA_EV_TASK_SCHEDULED), 1);
+    assert_true(scheduled_name_is(hub, id, "job:render")); /* shown in DF history */
     durata_instance_free(inst);
     free(s.last_input);
 }
