@@ -14,8 +14,8 @@
  */
 #include "http/http.h"
 
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct start_wait {
     struct dt_http_defer *defer;
@@ -30,8 +30,11 @@ on_started(void *p, int rc, const char *instance_id)
 {
     struct start_wait *w = p;
 
-    if (rc == 0)
-        snprintf(w->id, sizeof(w->id), "%s", instance_id);
+    if (rc == 0) { /* the server's hub keeps ids to 256 bytes (max_id_bytes) */
+        size_t n = strnlen(instance_id, sizeof(w->id) - 1);
+        memcpy(w->id, instance_id, n);
+        w->id[n] = '\0';
+    }
     dt_http_resume(w->defer, rc);
 }
 
