@@ -318,14 +318,20 @@ continue_as_new(struct dt_write *w, const struct dt_event *started, const struct
 }
 
 int
-dt_actions_apply(struct dt_write *w, const struct dt_event_list *past,
-                 const struct dt_event_list *fresh, const struct dt_replay_out *out, int64_t now)
+dt_actions_apply(struct dt_write *w, const struct dt_event_list *past, struct dt_event_list *fresh,
+                 const struct dt_replay_out *out, int64_t now)
 {
     struct durata_instance *st = w->u.step.state;
+    /* Found before the fresh events move: the event itself stays put. */
+    const struct dt_event *started = started_event(past, fresh);
     int rc;
-    for (size_t i = 0; i < fresh->count; i++)
-        if ((rc = append(w, dt_event_clone(fresh->items[i]))) < 0)
+    for (size_t i = 0; i < fresh->count; i++) {
+        struct dt_event *e = fresh->items[i];
+        fresh->items[i] = NULL; /* w's now, even when the push fails (it frees e) */
+        if ((rc = append(w, e)) < 0)
             return rc;
+    }
+    fresh->count = 0;
     for (size_t i = 0; i < out->n_actions; i++)
         if ((rc = apply_action(w, &out->actions[i], now)) < 0)
             return rc;
@@ -335,7 +341,6 @@ dt_actions_apply(struct dt_write *w, const struct dt_event_list *past,
         if (out->custom_status && !st->custom_status)
             return DURATA_ENOMEM;
     }
-    const struct dt_event *started = started_event(past, fresh);
     switch (out->completion) {
     case DT_PENDING:
         return 0;

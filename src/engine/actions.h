@@ -18,10 +18,12 @@
 #include "runtime/replay.h"
 #include "store/store.h"
 
-/* Appends fresh events and the outcome of `out` to the step unit w. */
+/* Appends the fresh events (moved: fresh is left empty, or on failure
+ * holds NULLs where events left) and the outcome of `out` to the step
+ * unit w. */
 DURATA_MUST_CHECK int dt_actions_apply(struct dt_write *w, const struct dt_event_list *past,
-                                       const struct dt_event_list *fresh,
-                                       const struct dt_replay_out *out, int64_t now);
+                                       struct dt_event_list *fresh, const struct dt_replay_out *out,
+                                       int64_t now);
 
 /* Tells the parent (if `started` names one) that this instance ended:
  * failure NULL -> SubOrchestrationInstanceCompleted(result), else
