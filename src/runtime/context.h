@@ -53,10 +53,11 @@ struct dt_want {
 
 struct durata_orch {
     const struct dt_replay_in *in;
-    struct dt_event **ev; /* past then fresh; the array is owned, events are not */
+    /* Per position, in one block that clock_at starts: */
+    struct dt_event **ev; /* past then fresh; the events are not owned */
     size_t n_ev;
-    int64_t *clock_at;
-    bool *claimed; /* per position: an EventRaised some wait claimed */
+    int64_t *clock_at; /* the block: free this one only */
+    bool *claimed;     /* an EventRaised some wait claimed */
     const struct dt_event *started;
     const char *execution_id; /* never NULL */
     struct dt_id_index ids;
