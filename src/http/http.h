@@ -88,7 +88,9 @@ struct dt_http_resp {
     char *content_type; /* NULL = "application/json; charset=utf-8" */
     char *body;         /* malloc'd; NULL = empty body */
     size_t body_len;
-    struct dt_http_kv *headers; /* extra headers (Location, Retry-After, ...) */
+    /* Extra headers (Location, Retry-After, ...), added with
+     * dt_http_add_header: each value lives in its key's allocation. */
+    struct dt_http_kv *headers;
     size_t n_headers;
 };
 

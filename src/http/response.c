@@ -106,24 +106,23 @@ out_free:
 int
 dt_http_add_header(struct dt_http_resp *resp, const char *key, const char *value)
 {
-    struct dt_http_kv *h;
-    char *k = strdup(key), *v = strdup(value ? value : "");
+    size_t kl = strlen(key), vl = value ? strlen(value) : 0;
+    char *k;
 
-    if (!k || !v)
-        goto out_free;
-    h = realloc(resp->headers, (resp->n_headers + 1) * sizeof(*h));
-    if (!h)
-        goto out_free;
-    resp->headers = h;
-    h[resp->n_headers].key = k;
-    h[resp->n_headers].value = v;
+    if (resp->n_headers % 4 == 0) { /* room for four more: a response has two or three */
+        struct dt_http_kv *h = realloc(resp->headers, (resp->n_headers + 4) * sizeof(*h));
+        if (!h)
+            return DURATA_ENOMEM;
+        resp->headers = h;
+    }
+    if (!(k = malloc(kl + vl + 2))) /* the key, then the value in the same block */
+        return DURATA_ENOMEM;
+    memcpy(k, key, kl + 1);
+    memcpy(k + kl + 1, value ? value : "", vl + 1);
+    resp->headers[resp->n_headers].key = k;
+    resp->headers[resp->n_headers].value = k + kl + 1;
     resp->n_headers++;
     return 0;
-
-out_free:
-    free(k);
-    free(v);
-    return DURATA_ENOMEM;
 }
 
 void
@@ -131,10 +130,8 @@ dt_http_resp_release(struct dt_http_resp *resp)
 {
     if (!resp)
         return;
-    for (size_t i = 0; i < resp->n_headers; i++) {
-        free(resp->headers[i].key);
-        free(resp->headers[i].value);
-    }
+    for (size_t i = 0; i < resp->n_headers; i++)
+        free(resp->headers[i].key); /* the value's block too */
     free(resp->headers);
     free(resp->body);
     free(resp->content_type);

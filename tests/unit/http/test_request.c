@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,31 @@ test_response_builders(void **state)
     dt_http_resp_release(NULL);
 }
 
+/* Headers past the array's steps of four keep their keys and values, a
+ * NULL value reads as empty, and the release frees each once. */
+static void
+test_many_response_headers(void **state)
+{
+    struct dt_http_resp resp = {0};
+    char key[16], value[32];
+
+    (void)state;
+    for (int i = 0; i < 9; i++) {
+        snprintf(key, sizeof(key), "X-H%d", i);
+        snprintf(value, sizeof(value), "value %d", i * 11);
+        assert_int_equal(dt_http_add_header(&resp, key, i == 4 ? NULL : value), 0);
+    }
+    assert_int_equal(resp.n_headers, 9);
+    for (int i = 0; i < 9; i++) {
+        snprintf(key, sizeof(key), "X-H%d", i);
+        snprintf(value, sizeof(value), "value %d", i * 11);
+        assert_string_equal(resp.headers[i].key, key);
+        assert_string_equal(resp.headers[i].value, i == 4 ? "" : value);
+    }
+    dt_http_resp_release(&resp);
+    assert_int_equal(resp.n_headers, 0);
+}
+
 static void
 check_from(int code, int status, const char *name)
 {
@@ -236,6 +262,7 @@ main(void)
         cmocka_unit_test(test_base_url_honours_forwarded_headers),
         cmocka_unit_test(test_api_keys_in_each_form),
         cmocka_unit_test(test_response_builders),
+        cmocka_unit_test(test_many_response_headers),
         cmocka_unit_test(test_error_from_maps_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
